@@ -1,0 +1,1 @@
+"""Referral routing: provider directory, Mali gazetteer, eligibility rules and ranking (pure Python)."""
