@@ -1,0 +1,1 @@
+"""Background jobs and the queue that runs them (RQ on Redis, or in-process)."""
