@@ -1,0 +1,1 @@
+"""Command groups of the `hotline` CLI, one module per subject."""

@@ -1,0 +1,47 @@
+"""Finding or recording the contact behind a phone number, by keyed hash only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline import pii
+from hotline.models import Contact
+
+T = TypeVar("T")
+
+
+def find_contact(session: Session, e164: str) -> Contact | None:
+    hashes = pii.cipher().lookup_hashes(e164)
+    return session.scalar(select(Contact).where(Contact.phone_hash.in_(hashes)))
+
+
+def find_or_create_contact(session: Session, e164: str) -> Contact:
+    """The contact for ``e164``, created on first contact.
+
+    When two requests create the same contact at once, the second flush raises IntegrityError;
+    callers run their whole transaction again (see `retry_on_conflict`), and then find it.
+    """
+    contact = find_contact(session, e164)
+    if contact is not None:
+        return contact
+    contact = Contact(phone=e164, phone_hash=pii.cipher().lookup_hash(e164))
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def retry_on_conflict(operation: Callable[[], T], session: Session, attempts: int = 3) -> T:
+    """Run ``operation``; when a concurrent insert of the same row wins, roll back and run it again."""
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except IntegrityError:
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

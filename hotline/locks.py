@@ -1,0 +1,53 @@
+"""Per-caller locks so two workers never handle one caller's messages at the same time."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+
+from hotline.db import get_db
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+def _advisory_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def caller_lock(name: str, timeout_seconds: float = 30.0) -> Iterator[None]:
+    """Hold the lock called ``name`` across transactions, for every process on the database.
+
+    PostgreSQL: a session advisory lock on a connection of its own, so the caller's
+    session may commit as often as it likes while holding it. SQLite (the embedded
+    default, one process): a lock per name inside this process.
+    """
+    database = get_db()
+    if database.dialect != "postgresql":
+        with _local_locks_guard:
+            lock = _local_locks.setdefault(name, threading.Lock())
+        if not lock.acquire(timeout=timeout_seconds):
+            raise TimeoutError("caller lock busy")
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    key = _advisory_key(name)
+    # Autocommit: the lock belongs to the connection, and no transaction should stay open on it.
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        deadline = time.monotonic() + timeout_seconds
+        while not connection.scalar(select(func.pg_try_advisory_lock(key))):
+            if time.monotonic() > deadline:
+                raise TimeoutError("caller lock busy")
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            connection.execute(select(func.pg_advisory_unlock(key)))
