@@ -32,16 +32,50 @@ def new_reference(session: Session) -> str:
 
 def open_case(session: Session, conversation: Conversation, payload: dict[str, Any]) -> Case:
     """Create the case of a CASE_READY event (once per reference) and schedule its routing."""
-    reference = payload["case_ref"]
-    existing = session.scalar(select(Case).where(Case.reference == reference))
+    existing = session.scalar(select(Case).where(Case.reference == payload["case_ref"]))
     if existing is not None:
         return existing
+    case = case_from_payload(payload, conversation_id=conversation.id, flow_version_id=conversation.flow_version_id)
+    session.add(case)
+    session.flush()
+    record_event(session, "case.opened", "case", case.id, actor="system",
+                 details={"risk_level": case.risk_level, "flow": case.flow_id, "channel": payload.get("channel")})
+    schedule_job("route_case", case.id, key=f"route_case:{case.id}", session=session)
+    log.info("case %s opened (risk %s)", case.id, case.risk_level)
+    return case
+
+
+def record_simulated_case(session: Session, payload: dict[str, Any], *, flow_version_id: int | None,
+                          routing_explanation: dict[str, Any], actor_id: int) -> Case:
+    """Store the case of a console simulation, with its dry-run routing, once per reference.
+
+    It is marked simulated: no routing job, no referral, no SMS; dashboards show it apart and
+    statistics, the API and provider staff never see it. The caller commits.
+    """
+    existing = session.scalar(select(Case).where(Case.reference == payload["case_ref"]))
+    if existing is not None and existing.simulated:
+        return existing
+    case = case_from_payload(payload, conversation_id=None, flow_version_id=flow_version_id)
+    case.simulated, case.routing_explanation = True, routing_explanation
+    if existing is not None:
+        # A real case took the reference while the simulation ran: never touch it.
+        case.reference = new_reference(session)
+    session.add(case)
+    session.flush()
+    record_event(session, "case.simulated", "case", case.id, actor="user", user_id=actor_id,
+                 details={"risk_level": case.risk_level, "flow": case.flow_id, "channel": payload.get("channel")})
+    return case
+
+
+def case_from_payload(payload: dict[str, Any], *, conversation_id: int | None, flow_version_id: int | None) -> Case:
+    """A new (unsaved) open case from a CASE_READY payload."""
     place = payload.get("place") or {}
-    case = Case(
-        reference=reference,
-        conversation_id=conversation.id,
+    consent = payload.get("consent") or {}
+    return Case(
+        reference=payload["case_ref"],
+        conversation_id=conversation_id,
         flow_id=payload["flow_id"],
-        flow_version_id=conversation.flow_version_id,
+        flow_version_id=flow_version_id,
         language=payload.get("language"),
         reporter=payload.get("reporter") or "victim",
         risk_level=payload["risk_level"],
@@ -57,14 +91,8 @@ def open_case(session: Session, conversation: Conversation, payload: dict[str, A
         longitude=place.get("longitude"),
         age_band=payload.get("age_band"),
         sex=payload.get("sex"),
-        consent_callback=bool((payload.get("consent") or {}).get("callback")),
-        consent_police=bool((payload.get("consent") or {}).get("police")),
+        consent_callback=bool(consent.get("callback")),
+        consent_police=bool(consent.get("police")),
         status="open",
+        simulated=False,
     )
-    session.add(case)
-    session.flush()
-    record_event(session, "case.opened", "case", case.id, actor="system",
-                 details={"risk_level": case.risk_level, "flow": case.flow_id, "channel": payload.get("channel")})
-    schedule_job("route_case", case.id, key=f"route_case:{case.id}", session=session)
-    log.info("case %s opened (risk %s)", case.id, case.risk_level)
-    return case

@@ -19,6 +19,7 @@ from hotline.models.types import utcnow
 from hotline.outbox import queue_sms
 from routing.alerts import render_alert, render_staff_message
 from routing.case import CasePlace, CaseProfile
+from routing.decision import RoutingDecision
 from routing.engine import route
 from routing.escalation import ReferralState, plan_escalation
 from routing.gazetteer import GazetteerError, default_gazetteer
@@ -91,6 +92,12 @@ def place_name(case: Case) -> str | None:
 # ------------------------------------------------------------------------------- routing
 
 
+def routing_record(decision: RoutingDecision) -> dict:
+    """The decision as data (for the console) and as sentences (for people), in both languages."""
+    return {"decision": decision.to_dict("en"),
+            "explanation": {"en": decision.explain("en"), "fr": decision.explain("fr")}}
+
+
 def route_case(case_id: int) -> list[Referral]:
     """Route a case once: store the decision and its explanation, create and alert its referrals."""
     session = get_session()
@@ -100,9 +107,7 @@ def route_case(case_id: int) -> list[Referral]:
         return list(existing)
     snapshot = directory_snapshot(session)
     decision = route(case_profile(case), snapshot.index, routing_rules(), now=utcnow())
-    # The decision as data (for the console) and as sentences (for people), in both languages.
-    case.routing_explanation = {"decision": decision.to_dict("en"),
-                                "explanation": {"en": decision.explain("en"), "fr": decision.explain("fr")}}
+    case.routing_explanation = routing_record(decision)
     referrals = []
     for planned in decision.referrals:
         referral = Referral(

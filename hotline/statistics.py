@@ -168,7 +168,7 @@ def count_cases(session: Session, filters: StatisticsFilter) -> CaseStatistics:
     """Count the cases ``filters`` select by month, region, indicator, risk, age band, sex, outcome,
     reporter and 4P; return exact counts (pass them through `publish` before anyone sees them)."""
     query = select(Case.id, Case.created_at, Case.region_code, Case.indicators, Case.risk_level, Case.age_band,
-                   Case.sex, Case.outcome, Case.reporter, Case.flow_id)
+                   Case.sex, Case.outcome, Case.reporter, Case.flow_id).where(Case.simulated.is_(False))
     if filters.date_from:
         query = query.where(Case.created_at >= _day_start(filters.date_from))
     if filters.date_to:

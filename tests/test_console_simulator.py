@@ -1,4 +1,4 @@
-"""The simulator: the real engine and routing in a sandbox (no case, referral or SMS), in the client and in Chromium."""
+"""The simulator: the real engine and routing in a sandbox (a simulated case; no referral, job or SMS), client and Chromium."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SOURCE = (PROJECT_ROOT / "flows" / "shipped" / "screening.yaml").read_text(encod
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 # The browser fixtures of tests/test_console_browser.py: Debian's Chromium, the app served in a thread.
 browser, server, page = browser_tests.browser, browser_tests.server, browser_tests.page
-SANDBOXED = (Case, Referral, OutboundMessage, Alert, Conversation, DurableJob)
+SANDBOXED = (Referral, OutboundMessage, Alert, Conversation, DurableJob)
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def screen(html: str) -> str:
 
 
 def test_simulated_screening_shows_the_case_and_who_would_be_alerted_in_a_sandbox(app, operator):
-    """A USSD screening in danger in Bamako shows the case and the providers; nothing is stored or sent."""
+    """A USSD screening in danger in Bamako shows the case and the providers; only a simulated case is stored."""
     before = counts(app)
     html = run(operator, start(operator, flow="screening", lang="fr"), PRESET_DANGER)
     assert "Votre référence" in screen(html) and 'id="session-over"' in html
@@ -78,7 +78,35 @@ def test_simulated_screening_shows_the_case_and_who_would_be_alerted_in_a_sandbo
     assert "la plus proche des structures éligibles" in alerted
     assert counts(app) == before
     with app.app_context():
-        assert get_session().scalar(select(Case).where(Case.reference == reference)) is None
+        stored = get_session().scalar(select(Case).where(Case.reference == reference))
+        assert stored.simulated and stored.risk_level == "critical" and stored.conversation_id is None
+        planned = [r["provider_name"] for r in stored.routing_explanation["decision"]["referrals"]]
+        assert any("AJDM" in name for name in planned)
+
+
+def test_a_simulated_case_shows_apart_on_the_dashboard_and_never_in_figures(app, operator):
+    """The dashboard lists the simulated case under the simulator's panel; counts, API and statistics leave it out."""
+    html = run(operator, start(operator, flow="screening", lang="fr"), PRESET_DANGER)
+    reference = re.search(r'id="sim-case".*?class="ref">(\w+)<', html, re.S).group(1)
+    dashboard = operator.get("/console/").get_data(as_text=True)
+    simulated_panel = dashboard.split('id="simulated-cases"', 1)[1].split("</section>", 1)[0]
+    assert reference in simulated_panel and "simulation" in simulated_panel.lower()
+    assert reference not in dashboard.split('id="simulated-cases"', 1)[0]
+    page = operator.get(f"/console/cases/{reference}").get_data(as_text=True)
+    assert 'id="simulated-banner"' in page
+    with app.app_context():
+        from hotline.statistics import StatisticsFilter, count_cases
+
+        assert count_cases(get_session(), StatisticsFilter()).total == 0
+
+
+def test_replaying_the_last_step_stores_the_simulated_case_once(app, operator):
+    """Sending the final step's token twice keeps one simulated case."""
+    html = run(operator, start(operator, flow="screening", lang="fr"), PRESET_DANGER[:-1])
+    assert reply(operator, html, PRESET_DANGER[-1]).status_code == 200
+    assert reply(operator, html, PRESET_DANGER[-1]).status_code == 200
+    with app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(Case).where(Case.simulated.is_(True))) == 1
 
 
 def test_sms_simulation_shows_encoding_and_segments(app, operator):
@@ -201,7 +229,7 @@ def test_operator_breaks_fixes_publishes_and_simulates_a_flow(app, server, page,
 
 
 def test_simulator_screening_in_danger_in_bamako_alerts_nobody(app, server, page, request):
-    """In the browser: a Bamako screening in danger shows the case and the providers; no case, referral or SMS."""
+    """In the browser: a Bamako screening in danger shows the providers, alerts nobody, and its case is on the dashboard."""
     load_demo_directory(app)
     before = counts(app)
     sign_in(page, server, make_user(app, "operator"))
@@ -214,7 +242,15 @@ def test_simulator_screening_in_danger_in_bamako_alerts_nobody(app, server, page
         send(page, answer)
     assert "Votre référence" in page.locator("#screen-text").inner_text()
     assert "critique" in page.locator("#sim-case").inner_text()
+    reference = page.locator("#sim-case .ref").inner_text().strip()
     alerted = page.locator("#sim-alerted").inner_text()
     assert "Centre AJDM" in alerted and "Brigade des moeurs" in alerted
     screenshot(page, "simulator", request)
     assert counts(app) == before
+    page.click("nav >> text=Tableau de bord")
+    simulated = page.locator("#simulated-cases")
+    assert reference in simulated.inner_text()
+    screenshot(page, "dashboard-with-simulation", request)
+    with page.expect_navigation():
+        simulated.locator(f"text={reference}").click()
+    assert page.locator("#simulated-banner").is_visible()

@@ -21,7 +21,8 @@ REFERENCE_PARAM = {"type": "string", "pattern": REFERENCE.pattern, "description"
 
 
 def visible_cases(user: User):
-    query = select(Case)
+    # Simulator cases are the console's sandbox, not the hotline's casework.
+    query = select(Case).where(Case.simulated.is_(False))
     if user.role == "provider_staff":
         query = query.where(Case.id.in_(select(Referral.case_id).where(Referral.provider_id == user.provider_id)))
     return query
@@ -67,7 +68,7 @@ def case_for(reference: str) -> Case:
         raise ApiError(404, "no case has this reference")
     user = api_user()
     db = get_session()
-    case = db.scalar(select(Case).where(Case.reference == reference.upper()))
+    case = db.scalar(select(Case).where(Case.reference == reference.upper(), Case.simulated.is_(False)))
     if case is None:
         raise ApiError(404, "no case has this reference")
     if user.role == "provider_staff" and db.scalar(select(Referral.id).where(

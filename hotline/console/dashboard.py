@@ -24,8 +24,12 @@ def _provider_case_ids(provider_id: int):
     return select(Referral.case_id).where(Referral.provider_id == provider_id)
 
 
+def _open_real_cases():
+    return (Case.status.in_(OPEN_CASE_STATES), Case.simulated.is_(False))
+
+
 def open_cases_by_risk(provider_id: int | None = None) -> dict[str, int]:
-    query = select(Case.risk_level, func.count(Case.id)).where(Case.status.in_(OPEN_CASE_STATES))
+    query = select(Case.risk_level, func.count(Case.id)).where(*_open_real_cases())
     if provider_id is not None:
         query = query.where(Case.id.in_(_provider_case_ids(provider_id)))
     counts = dict(get_session().execute(query.group_by(Case.risk_level)).all())
@@ -33,9 +37,15 @@ def open_cases_by_risk(provider_id: int | None = None) -> dict[str, int]:
 
 
 def newest_open_cases(provider_id: int | None = None, limit: int = 15) -> list[Case]:
-    query = select(Case).where(Case.status.in_(OPEN_CASE_STATES))
+    query = select(Case).where(*_open_real_cases())
     if provider_id is not None:
         query = query.where(Case.id.in_(_provider_case_ids(provider_id)))
+    return list(get_session().scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)))
+
+
+def newest_simulated_cases(limit: int = 5) -> list[Case]:
+    """Cases made in the simulator, shown apart so nobody takes them for a caller's."""
+    query = select(Case).where(Case.simulated.is_(True), Case.status != "closed")
     return list(get_session().scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)))
 
 
@@ -98,6 +108,7 @@ def dashboard():
                        cases=newest_open_cases(provider_id), waiting=waiting_referrals(provider_id))
     else:
         context.update(by_risk=open_cases_by_risk(), cases=newest_open_cases(), waiting=waiting_referrals(),
+                       simulated=newest_simulated_cases(),
                        failed=failed_alerts(), health=service_status(), jobs=job_counts(),
                        sms_providers=current_app.config.get("SMS_PROVIDERS", []))
     return render_template("console/dashboard.html", **context)

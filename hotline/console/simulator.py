@@ -1,8 +1,9 @@
 """Simulator: a phone on screen that talks to the real engine and shows who routing would alert, in a sandbox.
 
 The session lives in a signed form field (the engine's state, the screens so far and the draft text
-when trying an unpublished flow), never in the database or the logs. At CASE_READY the real routing
-engine runs on the database's directory; no case, referral or SMS is made.
+when trying an unpublished flow), never in the logs. At CASE_READY the real routing engine runs on
+the database's directory as a dry run and the case is stored marked simulated, so operators find it
+on the dashboard and its own page; no referral, job or SMS is made for it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 import flows as engine
+from hotline.cases import new_reference, record_simulated_case
 from hotline.console import blueprint
 from hotline.console.access import add_nav_item, current_user, requires_role
 from hotline.console.flows import check_source, ensure_published, problem_rows
@@ -27,8 +29,8 @@ from hotline.directory import directory_snapshot
 from hotline.flow_store import FlowStore, flow_store
 from hotline.models import FlowVersion
 from hotline.models.types import utcnow
-from hotline.referrals import routing_rules
-from hotline.simulation import plan_alerts, simulated_reference, summarize_case
+from hotline.referrals import routing_record, routing_rules
+from hotline.simulation import plan_alerts, summarize_case
 
 SIMULATOR_ROLES = ("admin", "operator")
 CHANNELS = ("ussd", "sms")
@@ -130,7 +132,18 @@ def session_after(flow: engine.Flow, session: dict[str, Any], state: dict[str, A
     ready = output.event(engine.EventKind.CASE_READY)
     if ready is not None:
         session["case"] = ready.data
+        session["stored_case"] = store_simulated_case(session)
     return session
+
+
+def store_simulated_case(session: dict[str, Any]) -> str:
+    """Keep the simulation's case with its dry-run routing; its reference (the same case on a replay)."""
+    db = get_session()
+    plan = plan_alerts(session["case"], directory_snapshot(db).index, routing_rules(), now=utcnow())
+    case = record_simulated_case(db, session["case"], flow_version_id=session["source"].get("version_id"),
+                                 routing_explanation=routing_record(plan.decision), actor_id=current_user().id)
+    db.commit()
+    return case.reference
 
 
 def start_simulation(source: dict[str, Any], channel: str, lang: str | None) -> dict[str, Any]:
@@ -139,7 +152,9 @@ def start_simulation(source: dict[str, Any], channel: str, lang: str | None) -> 
         raise SimulationRefused(_("Choose USSD or SMS."))
     if lang is not None and lang not in flow.languages:
         raise SimulationRefused(_("The flow %(flow)s has no language %(lang)s.", flow=flow.id, lang=lang))
-    state, output = engine.start(flow, channel, case_ref=simulated_reference(), lang=lang, **engine_options())
+    # A reference no real case or conversation holds, as the simulated case is stored under it.
+    state, output = engine.start(flow, channel, case_ref=new_reference(get_session()), lang=lang,
+                                 **engine_options())
     session = {"user": current_user().id, "source": source, "channel": channel, "lang": lang,
                "transcript": [], "case": None}
     return session_after(flow, session, state, output)

@@ -40,7 +40,9 @@ class Case(Base):
     sex: Mapped[str | None] = mapped_column(String(16))
     consent_callback: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_police: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | referred | closed
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | referred | unrouted | closed
+    # Made by an operator in the console's simulator: routed as a dry run, never alerted, never counted.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(32))
     routing_explanation: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -109,6 +109,21 @@ def upgrade() -> None:
     sa.UniqueConstraint('api_token_hash', name=op.f('uq_users_api_token_hash')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('console_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', hotline.models.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', hotline.models.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', hotline.models.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('end_reason', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_console_sessions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_console_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_console_sessions_token_hash'))
+    )
+    with op.batch_alter_table('console_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_console_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', hotline.models.types.UtcDateTime(timezone=True), nullable=False),
@@ -191,6 +206,7 @@ def upgrade() -> None:
     sa.Column('consent_callback', sa.Boolean(), nullable=False),
     sa.Column('consent_police', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('simulated', sa.Boolean(), nullable=False),
     sa.Column('outcome', sa.String(length=32), nullable=True),
     sa.Column('routing_explanation', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', hotline.models.types.UtcDateTime(timezone=True), nullable=False),
@@ -353,6 +369,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
 
     op.drop_table('audit_events')
+    with op.batch_alter_table('console_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_console_sessions_user_id'))
+
+    op.drop_table('console_sessions')
     op.drop_table('users')
     with op.batch_alter_table('provider_contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_provider_contacts_phone_hash'))
