@@ -1,4 +1,4 @@
-"""Console sign-in: argon2 passwords, throttling, CSRF, idle timeout, logout, and `hotline users create`."""
+"""Console sign-in: argon2 passwords, throttling, CSRF, server-side sessions (idle, logout, revoked), users create."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hotline.commands.users import users
 from hotline.db import get_session
-from hotline.models import User
+from hotline.models import ConsoleSession, User
 from hotline.models.types import utcnow
 from tests.console_helpers import PASSWORD, audit_events, csrf_token, login, make_user, post_form
 
@@ -72,18 +72,73 @@ def test_form_post_without_csrf_token_is_refused(app, client):
         assert get_session().scalar(select(User).where(User.email == "x@hotline.test")) is None
 
 
+def _age_sessions(app, seconds: float) -> None:
+    """Move every open console session's last activity ``seconds`` into the past."""
+    with app.app_context():
+        db = get_session()
+        for record in db.scalars(select(ConsoleSession).where(ConsoleSession.ended_at.is_(None))):
+            record.last_seen_at -= timedelta(seconds=seconds)
+        db.commit()
+
+
 def test_session_ends_after_the_idle_timeout(app, client):
     """A session left idle longer than HOTLINE_CONSOLE_IDLE_MINUTES is ended and must sign in again."""
     login(client, make_user(app, "operator"))
     assert client.get("/console/").status_code == 200
-    with client.session_transaction() as session:
-        session["seen_at"] -= app.config["HOTLINE_CONSOLE_IDLE_MINUTES"] * 60 - 5
+    _age_sessions(app, app.config["HOTLINE_CONSOLE_IDLE_MINUTES"] * 60 - 5)
     assert client.get("/console/").status_code == 200  # still inside the limit: activity renews it
-    with client.session_transaction() as session:
-        session["seen_at"] -= app.config["HOTLINE_CONSOLE_IDLE_MINUTES"] * 60 + 1
+    _age_sessions(app, app.config["HOTLINE_CONSOLE_IDLE_MINUTES"] * 60 + 1)
     response = client.get("/console/")
     assert response.status_code == 302 and response.headers["Location"] == "/console/login"
     assert "inactivité" in client.get("/console/login").get_data(as_text=True)
+    assert client.get("/console/").status_code == 302
+    with app.app_context():
+        assert get_session().scalars(select(ConsoleSession.end_reason)).all() == ["idle"]
+
+
+def _copy_cookie(source, target) -> None:
+    """Give ``target`` the session cookie of ``source``, as someone who copied it would."""
+    cookie = source.get_cookie("session", domain="localhost")
+    target.set_cookie("session", cookie.value, domain="localhost")
+
+
+def test_a_copied_cookie_stops_working_at_logout(app, client):
+    """Logging out ends the session on the server: a copy of the cookie taken before is refused."""
+    login(client, make_user(app, "operator"))
+    thief = app.test_client()
+    _copy_cookie(client, thief)
+    assert thief.get("/console/").status_code == 200
+    client.post("/console/logout", data={"csrf_token": csrf_token(client, "/console/")})
+    assert client.get("/console/").status_code == 302
+    response = thief.get("/console/")
+    assert response.status_code == 302 and response.headers["Location"] == "/console/login"
+
+
+def test_deactivating_a_user_ends_their_open_sessions(app, client):
+    """An admin deactivating a user signs them out at once, on every browser."""
+    operator_email = make_user(app, "operator")
+    operator = app.test_client()
+    login(operator, operator_email)
+    assert operator.get("/console/").status_code == 200
+    login(client, make_user(app, "admin"))
+    with app.app_context():
+        operator_id = get_session().scalar(select(User.id).where(User.email == operator_email))
+    client.post(f"/console/users/{operator_id}/deactivate", data={"csrf_token": csrf_token(client, "/console/users")})
+    assert operator.get("/console/").status_code == 302
+    with app.app_context():
+        reasons = get_session().scalars(select(ConsoleSession.end_reason)
+                                        .where(ConsoleSession.user_id == operator_id)).all()
+        assert reasons == ["deactivated"]
+
+
+def test_the_database_holds_no_usable_session_token(app, client):
+    """Only a hash of the cookie's token is stored: the stored value does not open a session."""
+    login(client, make_user(app, "operator"))
+    with app.app_context():
+        stored = get_session().scalar(select(ConsoleSession.token_hash))
+    with client.session_transaction() as session:
+        assert session["sid"] != stored
+        session["sid"] = stored
     assert client.get("/console/").status_code == 302
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -11,15 +12,18 @@ from typing import Any
 from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from hotline.audit import record_event
 from hotline.console import LANGUAGES, blueprint
 from hotline.db import get_session
-from hotline.models import User
+from hotline.models import ConsoleSession, User
+from hotline.models.types import utcnow
 
 ALL_ROLES = ("admin", "operator", "provider_staff", "analyst")
-SESSION_USER = "user_id"
-SESSION_SEEN = "seen_at"
+SESSION_TOKEN = "sid"
+SEEN_RESOLUTION_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -89,33 +93,75 @@ def idle_limit_seconds() -> int:
 
 @blueprint.before_request
 def load_user() -> Any:
-    """Find the signed-in user; end the session after the idle timeout or when the user was deactivated."""
+    """Find the signed-in user from the server-side session the cookie names.
+
+    The session ends after the idle timeout, at logout, and when the user is deactivated; a
+    copied cookie stops working at the same moment, since the server no longer knows it.
+    """
     g.console_user = None
-    user_id = session.get(SESSION_USER)
-    if user_id is None:
+    token = session.get(SESSION_TOKEN)
+    if token is None:
         return None
-    now = time.time()
-    seen = session.get(SESSION_SEEN, 0)
-    user = get_session().get(User, user_id)
-    if now - seen > idle_limit_seconds() or user is None or not user.active:
-        expired = user is not None and user.active
+    db = get_session()
+    now = utcnow()
+    record = db.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == token_hash(token)))
+    user = db.get(User, record.user_id) if record is not None and record.ended_at is None else None
+    if user is None or not user.active:
         session.clear()
-        if expired:
-            flash(_l("Your session ended after a period of inactivity. Please sign in again."), "warning")
         return redirect(url_for("console.login"))
-    session[SESSION_SEEN] = int(now)
+    if (now - record.last_seen_at).total_seconds() > idle_limit_seconds():
+        record.ended_at, record.end_reason = now, "idle"
+        db.commit()
+        session.clear()
+        flash(_l("Your session ended after a period of inactivity. Please sign in again."), "warning")
+        return redirect(url_for("console.login"))
+    # Writing the time on every request would make each page view a write; a minute is fine-grained enough.
+    if (now - record.last_seen_at).total_seconds() >= SEEN_RESOLUTION_SECONDS:
+        record.last_seen_at = now
+        db.commit()
     g.console_user = user
+    g.console_session_id = record.id
     return None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_session(user: User) -> None:
     """Sign ``user`` in with a fresh session (no state carried over from before the login)."""
     language = session.get("lang")
-    session.clear()
-    session[SESSION_USER] = user.id
-    session[SESSION_SEEN] = int(time.time())
+    end_session("new_login")
+    token = secrets.token_urlsafe(32)
+    db = get_session()
+    db.add(ConsoleSession(user_id=user.id, token_hash=token_hash(token)))
+    db.commit()
+    session[SESSION_TOKEN] = token
     if language in LANGUAGES:
         session["lang"] = language
+
+
+def end_session(reason: str) -> None:
+    """End this browser's server-side session (if any) and clear its cookie, keeping the language."""
+    token = session.get(SESSION_TOKEN)
+    if token is not None:
+        db = get_session()
+        db.execute(update(ConsoleSession).where(ConsoleSession.token_hash == token_hash(token),
+                                                ConsoleSession.ended_at.is_(None))
+                   .values(ended_at=utcnow(), end_reason=reason))
+        db.commit()
+    language = session.get("lang")
+    session.clear()
+    if language in LANGUAGES:
+        session["lang"] = language
+
+
+def end_user_sessions(db: Session, user_id: int, reason: str) -> int:
+    """End every open session of a user (deactivation); the caller commits. Returns how many."""
+    result = db.execute(update(ConsoleSession).where(ConsoleSession.user_id == user_id,
+                                                     ConsoleSession.ended_at.is_(None))
+                        .values(ended_at=utcnow(), end_reason=reason))
+    return result.rowcount or 0
 
 
 @blueprint.app_context_processor

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from hotline.accounts import authenticate
 from hotline.audit import record_event
 from hotline.console import LANGUAGES, blueprint
-from hotline.console.access import current_user, safe_next, start_session
+from hotline.console.access import current_user, end_session, safe_next, start_session
 from hotline.db import get_session
 
 
@@ -44,10 +44,7 @@ def logout():
         db = get_session()
         record_event(db, "auth.logout", "user", user.id, actor="user", user_id=user.id)
         db.commit()
-    language = session.get("lang")
-    session.clear()
-    if language in LANGUAGES:
-        session["lang"] = language
+    end_session("logout")
     flash(_("You are signed out."), "success")
     return redirect(url_for("console.login"))
 

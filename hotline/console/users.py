@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hotline.accounts import MIN_PASSWORD_LENGTH, AccountError, create_user
 from hotline.audit import record_event
 from hotline.console import blueprint
-from hotline.console.access import add_nav_item, current_user, requires_role
+from hotline.console.access import add_nav_item, current_user, end_user_sessions, requires_role
 from hotline.db import get_session
 from hotline.models import Provider, User
 from hotline.models.types import utcnow
@@ -84,6 +84,7 @@ def user_deactivate(user_id: int):
         flash(_("You cannot deactivate yourself."), "error")
     else:
         user.active = False
+        end_user_sessions(db, user.id, "deactivated")
         record_event(db, "user.deactivated", "user", user.id, actor="user", user_id=current_user().id)
         db.commit()
         flash(_("User deactivated."), "success")

@@ -3,6 +3,7 @@
 from hotline.models.audit import AuditEvent
 from hotline.models.base import Base
 from hotline.models.case import Case, CaseNote
+from hotline.models.console_session import ConsoleSession
 from hotline.models.contact import Contact
 from hotline.models.conversation import Conversation
 from hotline.models.flow_version import FlowVersion
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseNote",
+    "ConsoleSession",
     "Contact",
     "Conversation",
     "DurableJob",
