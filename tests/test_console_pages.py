@@ -153,6 +153,19 @@ def test_outbox_shows_encoding_and_segments_without_full_numbers(app, client, op
     assert "+22320000" not in page
 
 
+def test_outbox_masks_numbers_inside_the_text_and_audits_showing_them(app, client, operator):
+    """The caller's number inside an alert is masked; showing the message in full is recorded in the audit log."""
+    page = client.get("/console/outbox").get_data(as_text=True)
+    assert CALLER not in page and CALLER[-2:] in page
+    with app.app_context():
+        alert = get_session().scalar(select(OutboundMessage).where(OutboundMessage.purpose == "alert"))
+        assert CALLER in alert.body
+    shown = post_form(client, f"/console/outbox/{alert.id}/reveal", {}, token_from="/console/outbox")
+    assert shown.status_code == 200 and CALLER in shown.get_data(as_text=True)
+    assert [e.subject_id for e in audit_events(app, "outbox.pii_viewed")] == [alert.id]
+    assert CALLER not in client.get("/console/outbox").get_data(as_text=True)
+
+
 def test_admin_creates_and_deactivates_users(app, client):
     """An admin adds a provider staff user (provider required) and deactivates another user."""
     load_demo_directory(app)

@@ -1,4 +1,4 @@
-"""The simulator: the real engine and routing in a sandbox (a simulated case; no referral, job or SMS), client and Chromium."""
+"""The simulator: real engine and routing in a sandbox (a simulated case; no referral, job or SMS), in two clients."""
 
 from __future__ import annotations
 
@@ -229,7 +229,7 @@ def test_operator_breaks_fixes_publishes_and_simulates_a_flow(app, server, page,
 
 
 def test_simulator_screening_in_danger_in_bamako_alerts_nobody(app, server, page, request):
-    """In the browser: a Bamako screening in danger shows the providers, alerts nobody, and its case is on the dashboard."""
+    """In the browser: a Bamako screening in danger shows providers, alerts nobody; its case is on the dashboard."""
     load_demo_directory(app)
     before = counts(app)
     sign_in(page, server, make_user(app, "operator"))
