@@ -27,8 +27,11 @@ def find_or_create_contact(session: Session, e164: str) -> Contact:
     callers run their whole transaction again (see `retry_on_conflict`), and then find it.
     """
     contact = find_contact(session, e164)
-    if contact is not None:
-        return contact
+    return contact if contact is not None else create_contact(session, e164)
+
+
+def create_contact(session: Session, e164: str) -> Contact:
+    """Record a number not seen before (flushed, so it has an id); a concurrent twin raises IntegrityError."""
     contact = Contact(phone=e164, phone_hash=pii.cipher().lookup_hash(e164))
     session.add(contact)
     session.flush()

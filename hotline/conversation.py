@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from flows.help import NearbyHelp
 from flows.output import EventKind, Output
 from hotline.cases import new_reference, open_case
 from hotline.channels.inbound import UssdHop, UssdSessionEnd
-from hotline.contacts import find_or_create_contact, retry_on_conflict
+from hotline.contacts import create_contact, find_contact, retry_on_conflict
 from hotline.db import get_session
 from hotline.directory import directory_snapshot
 from hotline.flow_store import PublishedFlow, flow_store
@@ -111,38 +111,84 @@ def answer_ussd_hop(hop: UssdHop) -> Screen:
     return retry_on_conflict(lambda: _answer_hop(session, hop), session)
 
 
+# The hop path runs on every keypress of every caller, so its statements are built once (SQLAlchemy
+# memoizes a built statement's cache key) and run on the session's connection, skipping the ORM's
+# identity map and flush. The ORM is left for what is rare: opening a case, resuming a session.
+_CONVERSATIONS = Conversation.__table__
+_CONTACTS = Contact.__table__
+_INBOUND = InboundMessage.__table__
+_HOP_CONVERSATION = select(
+    _CONVERSATIONS.c.id, _CONVERSATIONS.c.status, _CONVERSATIONS.c.contact_id, _CONVERSATIONS.c.channel,
+    _CONVERSATIONS.c.case_reference, _CONVERSATIONS.c.flow_id, _CONVERSATIONS.c.flow_version_id,
+    _CONVERSATIONS.c.state, _CONVERSATIONS.c.ussd_text_consumed, _CONVERSATIONS.c.last_reply,
+    _CONVERSATIONS.c.last_reply_continues,
+).where(_CONVERSATIONS.c.gateway == bindparam("gateway"),
+        _CONVERSATIONS.c.gateway_session_id == bindparam("session_id"))
+_NEW_USSD_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
+_FINISH_HOP = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("conversation_id")).values(
+    flow_id=bindparam("flow_id"), flow_version_id=bindparam("flow_version_id"), state=bindparam("state"),
+    ussd_text_consumed=bindparam("consumed"), last_reply=bindparam("reply"),
+    last_reply_continues=bindparam("continues"), status=bindparam("status"), last_activity_at=bindparam("now"),
+    ended_at=bindparam("ended_at"))
+_SET_LANGUAGE = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(
+    language=bindparam("language"))
+_OPT_OUT = update(_CONTACTS).where(_CONTACTS.c.id == bindparam("contact_id")).values(
+    opted_out_at=bindparam("now"))
+_RESUMABLE_USSD = select(_CONVERSATIONS.c.id).where(
+    _CONVERSATIONS.c.contact_id == bindparam("contact_id"), _CONVERSATIONS.c.channel == "ussd",
+    _CONVERSATIONS.c.status.in_(("active", "dropped"))).order_by(_CONVERSATIONS.c.id.desc()).limit(1)
+_RECORD_HOP = {
+    name: dialect_insert(_INBOUND).on_conflict_do_nothing(index_elements=["gateway", "gateway_message_id"])
+    .returning(_INBOUND.c.id)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+@dataclass
+class UssdConversation:
+    """The columns of a USSD conversation a hop reads and writes (a flow switch changes the flow)."""
+
+    id: int
+    contact_id: int
+    channel: str
+    case_reference: str | None
+    flow_id: str
+    flow_version_id: int
+    consumed: int
+
+
 def _answer_hop(session: Session, hop: UssdHop) -> Screen:
-    conversation = session.scalar(select(Conversation).where(
-        Conversation.gateway == hop.gateway, Conversation.gateway_session_id == hop.session_id))
-    if conversation is None:
+    connection = session.connection()
+    row = connection.execute(_HOP_CONVERSATION, {"gateway": hop.gateway, "session_id": hop.session_id}).first()
+    if row is None:
         return _start_ussd(session, hop)
-    if conversation.status != "active":
-        return Screen(conversation.last_reply or "", False)
-    newest = _newest_ussd_input(conversation, hop)
-    if newest is None or not _record_hop(session, conversation, hop, newest):
-        return Screen(conversation.last_reply or "", conversation.last_reply_continues)
-    flow = flow_store().flow_for_version(session, conversation.flow_version_id)
-    state, output = engine.step(flow, conversation.state, newest, **_engine_directories(session))
-    return _after_step(session, conversation, flow, state, output)
+    if row.status != "active":
+        return Screen(row.last_reply or "", False)
+    newest, consumed = _newest_ussd_input(row.ussd_text_consumed, hop)
+    if newest is None or not _record_hop(session, row.id, row.contact_id, hop, newest):
+        return Screen(row.last_reply or "", row.last_reply_continues)
+    conversation = UssdConversation(row.id, row.contact_id, row.channel, row.case_reference, row.flow_id,
+                                    row.flow_version_id, consumed)
+    flow = flow_store().flow_for_version(session, row.flow_version_id)
+    state, output = engine.step(flow, row.state, newest, **_engine_directories(session))
+    return _finish_ussd_step(session, conversation, flow, state, output)
 
 
-def _newest_ussd_input(conversation: Conversation, hop: UssdHop) -> str | None:
-    """The caller's newest input, or None when this hop was already answered."""
+def _newest_ussd_input(consumed: int, hop: UssdHop) -> tuple[str | None, int]:
+    """The caller's newest input (None when this hop was already answered) and the text now consumed."""
     if hop.latest_input is not None:
-        return hop.latest_input
-    consumed = conversation.ussd_text_consumed
+        return hop.latest_input, consumed
     # The gateway resends all inputs joined by '*'; an answer may itself contain '*', so the
     # newest input is what follows the part already consumed, not the last '*'-field.
     if len(hop.text) <= consumed:
-        return None
+        return None, consumed
     newest = hop.text[consumed:]
     if consumed:
         newest = newest[1:] if newest.startswith("*") else newest
-    conversation.ussd_text_consumed = len(hop.text)
-    return newest
+    return newest, len(hop.text)
 
 
-def _record_hop(session: Session, conversation: Conversation, hop: UssdHop, text: str) -> bool:
+def _record_hop(session: Session, conversation_id: int, contact_id: int, hop: UssdHop, text: str) -> bool:
     """Persist the hop; False when the gateway already sent this very hop.
 
     One INSERT that skips a duplicate, rather than a savepoint around an ORM insert: this runs
@@ -150,43 +196,73 @@ def _record_hop(session: Session, conversation: Conversation, hop: UssdHop, text
     """
     hop_key = hop.hop_id or str(len(hop.text))
     now = utcnow()
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(InboundMessage)
-    statement = insert.values(
-        gateway=hop.gateway, gateway_message_id=f"{hop.session_id}#{hop_key}", channel="ussd",
-        contact_id=conversation.contact_id, conversation_id=conversation.id, body=text, state="processed",
-        received_at=now, processed_at=now,
-    ).on_conflict_do_nothing(index_elements=["gateway", "gateway_message_id"]).returning(InboundMessage.id)
-    with session.no_autoflush:
-        return session.execute(statement).scalar_one_or_none() is not None
+    connection = session.connection()
+    statement = _RECORD_HOP[connection.dialect.name]
+    inserted = connection.execute(statement, {
+        "gateway": hop.gateway, "gateway_message_id": f"{hop.session_id}#{hop_key}", "channel": "ussd",
+        "contact_id": contact_id, "conversation_id": conversation_id, "body": text, "state": "processed",
+        "received_at": now, "processed_at": now,
+    })
+    return inserted.scalar_one_or_none() is not None
+
+
+def _finish_ussd_step(session: Session, conversation: UssdConversation, flow: Flow, state: dict[str, Any],
+                      output: Output) -> Screen:
+    """Follow a flow switch, act on the step's events, store the conversation in one UPDATE, commit."""
+    flow, state, output = _follow_switch(session, conversation, flow, state, output)
+    connection = session.connection()
+    now = utcnow()
+    status, ended_at = "active", None
+    for event in output.events:
+        if event.kind == EventKind.CASE_READY:
+            open_case(session, conversation, event.data)
+        elif event.kind == EventKind.FAILED_SAFE:
+            log.warning("conversation %s ended safe: %s", conversation.id, event.data.get("reason"))
+        elif event.kind == EventKind.LANGUAGE_SET:
+            connection.execute(_SET_LANGUAGE, {"contact_id": conversation.contact_id,
+                                               "language": event.data.get("language")})
+    if output.event(EventKind.STOPPED) is not None:
+        status, ended_at = "stopped", now
+        connection.execute(_OPT_OUT, {"contact_id": conversation.contact_id, "now": now})
+    elif not output.continues:
+        status, ended_at = "completed", now
+    connection.execute(_FINISH_HOP, {
+        "conversation_id": conversation.id, "flow_id": conversation.flow_id,
+        "flow_version_id": conversation.flow_version_id, "state": state, "consumed": conversation.consumed,
+        "reply": output.text, "continues": output.continues, "status": status, "now": now, "ended_at": ended_at})
+    session.commit()
+    return Screen(output.text, output.continues)
 
 
 def _start_ussd(session: Session, hop: UssdHop) -> Screen:
-    contact = find_or_create_contact(session, hop.phone)
-    previous = _resumable_ussd(session, contact)
+    contact = find_contact(session, hop.phone)
+    # A number never seen before has no session to resume: one query saved on most first calls.
+    previous_id = None
+    if contact is None:
+        contact = create_contact(session, hop.phone)
+    else:
+        previous_id = session.connection().execute(_RESUMABLE_USSD, {"contact_id": contact.id}).scalar()
     store = flow_store()
     now = utcnow()
-    if previous is not None:
+    if previous_id is not None:
+        previous = session.get(Conversation, previous_id)
         flow = store.flow_for_version(session, previous.flow_version_id)
         decision = engine.resume_decision(flow, previous.state, previous.last_activity_at.timestamp(),
                                           now.timestamp(), "ussd")
         if decision == "offer_resume":
             previous.status = "resumed"
-            conversation = _new_conversation(
-                session, contact, channel="ussd", gateway=hop.gateway, gateway_session_id=hop.session_id,
-                flow_id=previous.flow_id, flow_version_id=previous.flow_version_id,
-                reference=previous.case_reference)
+            conversation = _new_ussd_conversation(session, contact.id, hop, previous.flow_id,
+                                                  previous.flow_version_id, previous.case_reference)
             state, output = engine.offer_resume(flow, previous.state, "ussd", **_engine_directories(session))
-            conversation.ussd_text_consumed = len(hop.text)
-            _record_hop(session, conversation, hop, hop.text)
-            return _after_step(session, conversation, flow, state, output)
+            _record_hop(session, conversation.id, contact.id, hop, hop.text)
+            return _finish_ussd_step(session, conversation, flow, state, output)
         previous.status = "expired"
     published = store.latest(session, current_app.config["HOTLINE_USSD_FLOW"])
-    conversation = _new_conversation(
-        session, contact, channel="ussd", gateway=hop.gateway, gateway_session_id=hop.session_id,
-        flow_id=published.flow.id, flow_version_id=published.version_id, reference=new_reference(session))
+    conversation = _new_ussd_conversation(session, contact.id, hop, published.flow.id, published.version_id,
+                                          new_reference(session))
     state, output = engine.start(published.flow, "ussd", case_ref=conversation.case_reference,
                                  **_engine_directories(session))
-    _record_hop(session, conversation, hop, hop.text)
+    _record_hop(session, conversation.id, contact.id, hop, hop.text)
     # A dial string such as *123*1# already carries answers: feed them in order.
     flow = published.flow
     for part in [p for p in hop.text.split("*") if p] if hop.latest_input is None else []:
@@ -194,14 +270,22 @@ def _start_ussd(session: Session, hop: UssdHop) -> Screen:
         if not output.continues:
             break
         state, output = engine.step(flow, state, part, **_engine_directories(session))
-    conversation.ussd_text_consumed = len(hop.text)
-    return _after_step(session, conversation, flow, state, output)
+    return _finish_ussd_step(session, conversation, flow, state, output)
 
 
-def _resumable_ussd(session: Session, contact: Contact) -> Conversation | None:
-    return session.scalar(select(Conversation).where(
-        Conversation.contact_id == contact.id, Conversation.channel == "ussd",
-        Conversation.status.in_(("active", "dropped"))).order_by(Conversation.id.desc()).limit(1))
+def _new_ussd_conversation(session: Session, contact_id: int, hop: UssdHop, flow_id: str, flow_version_id: int,
+                           reference: str | None) -> UssdConversation:
+    """Insert the conversation of a new USSD session; the dial's text counts as consumed."""
+    # Pending ORM changes (a new contact, a previous session's status) must reach the database first.
+    session.flush()
+    now = utcnow()
+    conversation_id = session.connection().execute(_NEW_USSD_CONVERSATION, {
+        "contact_id": contact_id, "channel": "ussd", "gateway": hop.gateway, "gateway_session_id": hop.session_id,
+        "flow_id": flow_id, "flow_version_id": flow_version_id, "case_reference": reference, "status": "active",
+        "ussd_text_consumed": len(hop.text), "last_reply_continues": True, "started_at": now,
+        "last_activity_at": now,
+    }).scalar_one()
+    return UssdConversation(conversation_id, contact_id, "ussd", reference, flow_id, flow_version_id, len(hop.text))
 
 
 def end_ussd_session(end: UssdSessionEnd) -> None:
@@ -305,7 +389,7 @@ def _flow_for_first_sms(session: Session, text: str) -> tuple[PublishedFlow, str
 # ---------------------------------------------------------------------------- after a step
 
 
-def _follow_switch(session: Session, conversation: Conversation, flow: Flow, state: dict[str, Any],
+def _follow_switch(session: Session, conversation: Conversation | UssdConversation, flow: Flow, state: dict[str, Any],
                    output: Output) -> tuple[Flow, dict[str, Any], Output]:
     """When the flow handed over (FLOW_SWITCH), start the named flow in this same conversation.
 

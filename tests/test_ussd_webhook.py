@@ -55,12 +55,10 @@ def test_gateway_retry_of_a_hop_gets_the_same_screen_without_a_step(app, client)
 
 def test_newest_input_keeps_a_star_typed_inside_an_answer():
     """The newest input is what follows the consumed text, so an answer containing '*' stays whole."""
-    conversation = Conversation(ussd_text_consumed=len("1*2"))
     hop = UssdHop(gateway="africastalking-ussd", session_id="s", phone=CALLER, service_code="*1#",
                   text="1*2*Kati*Koulikoro")
-    assert _newest_ussd_input(conversation, hop) == "Kati*Koulikoro"
-    assert conversation.ussd_text_consumed == len(hop.text)
-    assert _newest_ussd_input(conversation, hop) is None
+    assert _newest_ussd_input(len("1*2"), hop) == ("Kati*Koulikoro", len(hop.text))
+    assert _newest_ussd_input(len(hop.text), hop) == (None, len(hop.text))
 
 
 def test_dropped_session_can_be_resumed_on_redial(app, client):
