@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
@@ -193,6 +194,14 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"<Flow {self.id} version {self.version} ({len(self.nodes)} nodes)>"
+
+    @cached_property
+    def raised_indicators(self) -> frozenset[str]:
+        """The indicators of the vocabulary that some node or option of this flow can raise."""
+        known = self.vocabulary.indicators
+        return frozenset(indicator for node in self.nodes.values()
+                         for effects in (node.effects, *(option.effects for option in node.options)) if effects
+                         for indicator in effects.indicators if indicator in known)
 
     def keyword_language(self, text: str) -> str | None:
         """Return the language whose SMS keyword `text` is, or None."""

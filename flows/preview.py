@@ -66,10 +66,8 @@ def sample_state(flow: Flow, node_id: str, lang: str, channel: str) -> dict[str,
         if st["vars"].get(name) is None:
             st["vars"][name] = dict(SAMPLE_PLACE)
     known = flow.vocabulary.indicators
-    found = {ind for node in flow.nodes.values()
-             for effects in (node.effects, *(o.effects for o in node.options)) if effects
-             for ind in effects.indicators if ind in known}
-    longest = sorted(found, key=lambda i: (-len(known[i].label.get(lang, i)), i))[:3]
+    # Computed once per flow: scanning every node here made linting a flow quadratic in its size.
+    longest = sorted(flow.raised_indicators, key=lambda i: (-len(known[i].label.get(lang, i)), i))[:3]
     st["hits"] = [{"indicator": ind, "node": node_id, "answer": None} for ind in longest]
     return st
 
