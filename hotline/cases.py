@@ -6,7 +6,7 @@ import logging
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from hotline.audit import record_event
@@ -20,13 +20,18 @@ REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 REFERENCE_LENGTH = 6
 
 
+# One round trip per new session (every dial runs it), built once.
+_REFERENCE_TAKEN = select(
+    exists().where(Case.__table__.c.reference == bindparam("reference"))
+    | exists().where(Conversation.__table__.c.case_reference == bindparam("reference")))
+
+
 def new_reference(session: Session) -> str:
     """A case reference not used by any case or running conversation."""
+    connection = session.connection()
     while True:
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-        taken = session.scalar(select(Case.id).where(Case.reference == reference)) or session.scalar(
-            select(Conversation.id).where(Conversation.case_reference == reference))
-        if not taken:
+        if not connection.execute(_REFERENCE_TAKEN, {"reference": reference}).scalar():
             return reference
 
 

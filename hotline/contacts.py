@@ -5,14 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline import pii
 from hotline.models import Contact
+from hotline.models.types import utcnow
 
 T = TypeVar("T")
+
+
+_CONTACTS = Contact.__table__
+_CONTACT_ID_BY_HASH = select(_CONTACTS.c.id).where(_CONTACTS.c.phone_hash.in_(bindparam("hashes", expanding=True)))
+_NEW_CONTACT = insert(_CONTACTS).returning(_CONTACTS.c.id)
+
+
+def find_contact_id(session: Session, e164: str) -> int | None:
+    """The id of the contact for ``e164`` (the number is not decrypted), or None."""
+    return session.connection().execute(_CONTACT_ID_BY_HASH, {"hashes": pii.cipher().lookup_hashes(e164)}).scalar()
+
+
+def create_contact_id(session: Session, e164: str) -> int:
+    """Record a number not seen before; its id. A concurrent twin raises IntegrityError (see retry_on_conflict)."""
+    return session.connection().execute(_NEW_CONTACT, {
+        "phone": e164, "phone_hash": pii.cipher().lookup_hash(e164), "created_at": utcnow()}).scalar_one()
 
 
 def find_contact(session: Session, e164: str) -> Contact | None:

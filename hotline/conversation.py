@@ -19,7 +19,7 @@ from flows.help import NearbyHelp
 from flows.output import EventKind, Output
 from hotline.cases import new_reference, open_case
 from hotline.channels.inbound import UssdHop, UssdSessionEnd
-from hotline.contacts import create_contact, find_contact, retry_on_conflict
+from hotline.contacts import create_contact_id, find_contact_id, retry_on_conflict
 from hotline.db import get_session
 from hotline.directory import directory_snapshot
 from hotline.flow_store import PublishedFlow, flow_store
@@ -235,13 +235,13 @@ def _finish_ussd_step(session: Session, conversation: UssdConversation, flow: Fl
 
 
 def _start_ussd(session: Session, hop: UssdHop) -> Screen:
-    contact = find_contact(session, hop.phone)
+    contact_id = find_contact_id(session, hop.phone)
     # A number never seen before has no session to resume: one query saved on most first calls.
     previous_id = None
-    if contact is None:
-        contact = create_contact(session, hop.phone)
+    if contact_id is None:
+        contact_id = create_contact_id(session, hop.phone)
     else:
-        previous_id = session.connection().execute(_RESUMABLE_USSD, {"contact_id": contact.id}).scalar()
+        previous_id = session.connection().execute(_RESUMABLE_USSD, {"contact_id": contact_id}).scalar()
     store = flow_store()
     now = utcnow()
     if previous_id is not None:
@@ -251,18 +251,18 @@ def _start_ussd(session: Session, hop: UssdHop) -> Screen:
                                           now.timestamp(), "ussd")
         if decision == "offer_resume":
             previous.status = "resumed"
-            conversation = _new_ussd_conversation(session, contact.id, hop, previous.flow_id,
+            conversation = _new_ussd_conversation(session, contact_id, hop, previous.flow_id,
                                                   previous.flow_version_id, previous.case_reference)
             state, output = engine.offer_resume(flow, previous.state, "ussd", **_engine_directories(session))
-            _record_hop(session, conversation.id, contact.id, hop, hop.text)
+            _record_hop(session, conversation.id, contact_id, hop, hop.text)
             return _finish_ussd_step(session, conversation, flow, state, output)
         previous.status = "expired"
     published = store.latest(session, current_app.config["HOTLINE_USSD_FLOW"])
-    conversation = _new_ussd_conversation(session, contact.id, hop, published.flow.id, published.version_id,
+    conversation = _new_ussd_conversation(session, contact_id, hop, published.flow.id, published.version_id,
                                           new_reference(session))
     state, output = engine.start(published.flow, "ussd", case_ref=conversation.case_reference,
                                  **_engine_directories(session))
-    _record_hop(session, conversation.id, contact.id, hop, hop.text)
+    _record_hop(session, conversation.id, contact_id, hop, hop.text)
     # A dial string such as *123*1# already carries answers: feed them in order.
     flow = published.flow
     for part in [p for p in hop.text.split("*") if p] if hop.latest_input is None else []:

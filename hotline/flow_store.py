@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 import flows
@@ -18,6 +18,12 @@ from hotline.models import FlowVersion
 
 SHIPPED_FLOWS_DIR = Path(flows.__file__).parent / "shipped"
 EXTENSION_KEY = "hotline.flow_store"
+
+
+# Run on every new session, so built once; only the id, as the compiled flow is cached per version.
+_VERSIONS = FlowVersion.__table__
+_LATEST_VERSION_ID = (select(_VERSIONS.c.id).where(_VERSIONS.c.flow_id == bindparam("flow_id"))
+                      .order_by(_VERSIONS.c.number.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,7 @@ class FlowStore:
 
     @staticmethod
     def _latest_id(session: Session, flow_id: str) -> int | None:
-        # Only the id: the compiled flow is cached per version, the YAML need not travel.
-        return session.scalar(select(FlowVersion.id).where(FlowVersion.flow_id == flow_id)
-                              .order_by(FlowVersion.number.desc()).limit(1))
+        return session.connection().execute(_LATEST_VERSION_ID, {"flow_id": flow_id}).scalar()
 
     def all_latest(self, session: Session) -> list[PublishedFlow]:
         newest = select(FlowVersion.flow_id, func.max(FlowVersion.number).label("number")).group_by(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "ML"
@@ -11,6 +13,8 @@ class InvalidPhoneNumber(ValueError):
     """The text is not a phone number that can receive an SMS."""
 
 
+# A USSD session sends the same number with every hop, and parsing is a visible share of a hop's CPU.
+@lru_cache(maxsize=4096)
 def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
     """Normalise ``raw`` (``76 00 00 01``, ``0022376000001``, ``+223 76...``) to E.164.
 

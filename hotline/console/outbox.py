@@ -11,6 +11,7 @@ from flask import abort, current_app, render_template
 from flask_babel import lazy_gettext as _l
 
 from hotline.audit import record_event
+from hotline.channels.phone import masked
 from hotline.console import blueprint
 from hotline.console.access import add_nav_item, current_user, requires_role
 from hotline.db import get_session
@@ -25,9 +26,7 @@ add_nav_item("console.outbox", _l("Outbox"), OUTBOX_ROLES, 50)
 
 def masked_phone(phone: str | None) -> str:
     """A number with all but its last two digits hidden: enough to tell messages apart, not to call."""
-    if not phone or len(phone) < 4:
-        return "•••"
-    return phone[:4] + "•" * (len(phone) - 6) + phone[-2:]
+    return masked(phone) if phone and len(phone) >= 4 else "•••"
 
 
 def masked_text(body: str | None) -> str:
