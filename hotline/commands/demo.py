@@ -103,6 +103,8 @@ def demo(deadline: int, instance: Path | None) -> None:
     _show_referrals(app, timeline, gao_ref)
     timeline.heading("Done")
     timeline.say("system", "run `hotline serve` to start the hotline itself; `hotline outbox` lists kept SMS")
+    timeline.say("system", "console: `hotline users create --email you@example.org --name You --role admin`, "
+                           "then sign in at http://127.0.0.1:5000/console/")
 
 
 def _screen(app, client, timeline: Timeline, session_id: str, phone: str, inputs: list[str]) -> str:
