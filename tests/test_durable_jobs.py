@@ -73,6 +73,19 @@ def test_nothing_is_queued_before_commit_or_after_rollback(embedded_app):
         assert queue.alive_job_ids([kept.queue_job_id]) == {kept.queue_job_id}
 
 
+def test_scheduling_more_work_in_the_same_transaction_pushes_nothing_before_commit(app):
+    """A second schedule_job (its savepoint released) does not push the first row before the transaction commits."""
+    with app.app_context():
+        queue = get_queue()
+        first = schedule_job("tests.record_call", 1, key="first-of-two")
+        second = schedule_job("tests.record_call", 2, key="second-of-two")
+        get_session().flush()
+        assert queue.alive_job_ids([first.queue_job_id, second.queue_job_id]) == set()
+        get_session().commit()
+        assert queue.alive_job_ids([first.queue_job_id, second.queue_job_id]) == {first.queue_job_id,
+                                                                                   second.queue_job_id}
+
+
 def test_embedded_queue_runs_a_job_once(embedded_app):
     """The in-process queue runs a committed job; running its row again does nothing."""
     with embedded_app.app_context():

@@ -118,6 +118,10 @@ def init_app(app: Flask, sessionmaker) -> QueueBackend:
 
     @event.listens_for(sessionmaker, "after_commit")
     def _push_committed_jobs(session: Session) -> None:
+        # SQLAlchemy fires after_commit when a SAVEPOINT is released too (schedule_job opens one), while
+        # the real transaction is still open: pushing then lets a worker look for a row not yet committed.
+        if session.in_nested_transaction():
+            return
         for row in session.info.pop(_PENDING_PUSHES, []):
             push_to_queue(backend, row)
 
