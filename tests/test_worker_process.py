@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import timedelta
 
@@ -42,6 +43,15 @@ def state_of(model, row_id):
     session = get_session()
     session.expire_all()
     return session.get(model, row_id)
+
+
+def test_an_idle_worker_stops_on_sigterm(services_app, worker):
+    """SIGTERM to a worker waiting for work ends the process cleanly (a deploy's stop), not a new serving loop."""
+    wait_for(lambda: "Listening on" in worker.output(), timeout=20,
+             message=f"the worker to wait for work; its log:\n{worker.output()}")
+    time.sleep(0.5)
+    worker.process.send_signal(signal.SIGTERM)
+    assert worker.process.wait(timeout=10) == 0, worker.output()
 
 
 def test_worker_process_runs_a_job(services_app, worker):

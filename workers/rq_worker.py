@@ -72,7 +72,9 @@ def run_worker(app: Flask, *, burst: bool = False, name: str | None = None) -> N
             worker.work(with_scheduler=True, burst=burst)
         except RedisError:
             log.warning("Redis unavailable; the worker will serve again once it answers")
-        if burst or worker._stop_requested:
+        # RQ marks a stop asked during a job with _stop_requested, and one asked while idle only
+        # with the shutdown date: either way SIGTERM means stop, not serve again.
+        if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
             return
         _wait_for_redis(backend)
         generation += 1
