@@ -11,6 +11,9 @@ from hotline.db import get_session
 from hotline.models import OutboundMessage
 from workers.queue import schedule_job
 
+# Alerts to providers leave before replies to callers: RQ serves the referrals queue first.
+URGENT_PURPOSES = frozenset({"alert"})
+
 
 def queue_sms(
     to_phone: str,
@@ -42,7 +45,8 @@ def queue_sms(
     )
     session.add(message)
     session.flush()
-    schedule_job("send_sms", message.id, key=f"send_sms:{message.id}", session=session)
+    schedule_job("send_sms", message.id, key=f"send_sms:{message.id}", session=session,
+                 queue="hotline-referrals" if purpose in URGENT_PURPOSES else None)
     return message
 
 

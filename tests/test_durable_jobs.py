@@ -11,10 +11,11 @@ from hotline import pii
 from hotline.db import get_session
 from hotline.models import DurableJob, OutboundMessage
 from hotline.models.types import utcnow
+from hotline.outbox import queue_sms
 from tests.helpers import wait_for
 from workers.queue import get_queue, schedule_job
 from workers.reconciler import reconcile
-from workers.registry import job
+from workers.registry import QUEUE_NAMES, job
 from workers.runner import run_durable_job
 
 calls: list[tuple] = []
@@ -84,6 +85,19 @@ def test_scheduling_more_work_in_the_same_transaction_pushes_nothing_before_comm
         get_session().commit()
         assert queue.alive_job_ids([first.queue_job_id, second.queue_job_id]) == {first.queue_job_id,
                                                                                    second.queue_job_id}
+
+
+def test_alert_sends_go_on_the_referrals_queue_ahead_of_replies(embedded_app):
+    """An alert's send job is queued on the queue workers serve first; a reply's stays on the SMS queue."""
+    with embedded_app.app_context():
+        alert = queue_sms("+22320000101", "ALERTE TRAITE", purpose="alert")
+        reply = queue_sms("+22376000001", "Merci", purpose="reply")
+        get_session().commit()
+        queues = dict(get_session().execute(select(DurableJob.key, DurableJob.queue)).all())
+        assert queues == {f"send_sms:{alert.id}": QUEUE_NAMES[0], f"send_sms:{reply.id}": "hotline-sms"}
+        assert QUEUE_NAMES[0] == "hotline-referrals"
+        with pytest.raises(LookupError):
+            schedule_job("tests.record_call", key="nowhere", queue="no-such-queue")
 
 
 def test_embedded_queue_runs_a_job_once(embedded_app):

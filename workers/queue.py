@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hotline.db import get_session
 from hotline.models import DurableJob
 from hotline.models.types import utcnow
-from workers.registry import job_spec
+from workers.registry import QUEUE_NAMES, job_spec
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,19 @@ def schedule_job(
     key: str,
     due_at: datetime | None = None,
     session: Session | None = None,
+    queue: str | None = None,
 ) -> DurableJob:
     """Record that job ``name(*args)`` must run at ``due_at`` (default now), once per ``key``.
+
+    ``queue`` overrides the job's own queue for this run (an alert's send goes ahead of replies).
 
     The row is added to the current transaction; the queue entry is pushed only after
     the caller commits, so a worker never sees work that was rolled back. Scheduling
     the same ``key`` again returns the existing row. Raises LookupError for an unknown job.
     """
     spec = job_spec(name)
+    if queue is not None and queue not in QUEUE_NAMES:
+        raise LookupError(f"no queue is named {queue!r}")
     session = session or get_session()
     existing = session.scalar(select(DurableJob).where(DurableJob.key == key))
     if existing is not None:
@@ -56,7 +61,7 @@ def schedule_job(
         key=key,
         name=name,
         args=list(args),
-        queue=spec.queue,
+        queue=queue or spec.queue,
         due_at=due_at or utcnow(),
         state="pending",
         attempts=0,

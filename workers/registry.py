@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-QUEUE_NAMES = ("hotline-sms", "hotline-routing", "hotline-default")
-"""Queues in the order a worker serves them: messages to people first."""
+QUEUE_NAMES = ("hotline-referrals", "hotline-sms", "hotline-default")
+"""Queues in the order a worker serves them (RQ serves strictly in this order): first routing,
+escalations and the alerts they send, since a person may be in danger while they wait; then
+callers' messages and the replies to them; then housekeeping."""
 
 # Seconds to wait before attempt 2, 3, ...; the last figure repeats.
 DEFAULT_BACKOFF = (10, 30, 90, 300, 900)
