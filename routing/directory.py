@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field  # RowError has an attribute named field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,7 @@ import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import DirectoryValueError
 from .safe_yaml import load_yaml
 from .text import normalise, slug
 from .vocabulary import GROUPS, PROVIDER_KINDS, SERVICES, Group, ProviderKind, Service
@@ -89,20 +91,26 @@ class OpeningHours(BaseModel):
         if raw in _ALWAYS:
             return cls(always_open=True, text="24/7")
         if not raw:
-            raise ValueError('hours are empty: write "24/7" or e.g. "mon-fri 08:00-17:00"')
+            raise DirectoryValueError("hours_empty", 'hours are empty: write "24/7" or e.g. "mon-fri 08:00-17:00"')
         intervals: list[tuple[int, int, int]] = []
         for part in (p.strip() for p in raw.split(";")):
             if not part:
                 continue
             found = _HOURS_PART.match(part)
             if not found:
-                raise ValueError(f'cannot read hours "{part}": write e.g. "mon-fri 08:00-17:00; sat 09:00-13:00"')
+                raise DirectoryValueError(
+                    "hours_unreadable",
+                    f'cannot read hours "{part}": write e.g. "mon-fri 08:00-17:00; sat 09:00-13:00"',
+                    value=part,
+                )
             days = _day_list(found["days"])
             for m in _RANGE.finditer(found["ranges"]):
                 start = _minutes(m[1], m[2])
                 end = _minutes(m[3], m[4])
                 if start == end:
-                    raise ValueError(f'hours "{m[0]}" open and close at the same time')
+                    raise DirectoryValueError(
+                        "hours_same_time", f'hours "{m[0]}" open and close at the same time', value=m[0]
+                    )
                 for day in days:
                     if end > start:
                         intervals.append((day, start, end))
@@ -127,7 +135,7 @@ def _day_list(spec: str) -> list[int]:
     names = spec.split("-")
     for name in names:
         if name not in _DAYS:
-            raise ValueError(f'unknown day "{name}": use mon..sun or lun..dim')
+            raise DirectoryValueError("unknown_day", f'unknown day "{name}": use mon..sun or lun..dim', value=name)
     first = _DAYS[names[0]]
     last = _DAYS[names[-1]]
     return [(first + i) % 7 for i in range((last - first) % 7 + 1)]
@@ -136,7 +144,7 @@ def _day_list(spec: str) -> list[int]:
 def _minutes(hour: str, minute: str) -> int:
     h, m = int(hour), int(minute)
     if h > 24 or m > 59 or (h == 24 and m):
-        raise ValueError(f"{hour}:{minute} is not a time of day")
+        raise DirectoryValueError("bad_time", f"{hour}:{minute} is not a time of day", value=f"{hour}:{minute}")
     return h * 60 + m
 
 
@@ -167,18 +175,20 @@ def normalise_phone(text: str, *, demo: bool = False) -> str:
     """
     raw = str(text).strip()
     if not raw:
-        raise ValueError("a contact has no phone number")
+        raise DirectoryValueError("no_phone", "a contact has no phone number")
     try:
         number = phonenumbers.parse(raw, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise ValueError(f'"{raw}" is not a phone number') from None
+        raise DirectoryValueError("not_a_phone", f'"{raw}" is not a phone number', value=raw) from None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if e164.startswith(FICTITIOUS_PREFIX) and phonenumbers.is_possible_number(number):
         if not demo:
-            raise ValueError(f"{e164} is in the fictitious demo block; real providers need real numbers")
+            raise DirectoryValueError(
+                "demo_number", f"{e164} is in the fictitious demo block; real providers need real numbers", value=e164
+            )
         return e164
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f'"{raw}" is not a valid phone number')
+        raise DirectoryValueError("invalid_phone", f'"{raw}" is not a valid phone number', value=raw)
     return e164
 
 
@@ -207,7 +217,7 @@ class Provider(BaseModel):
     @classmethod
     def _check_id(cls, value: str) -> str:
         if not _ID.match(value):
-            raise ValueError("id must be lower-case letters, digits, '.', '_' or '-'")
+            raise DirectoryValueError("bad_id", "id must be lower-case letters, digits, '.', '_' or '-'", value=value)
         return value
 
     @field_validator("languages")
@@ -215,7 +225,9 @@ class Provider(BaseModel):
     def _check_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for code in value:
             if not _LANGUAGE.match(code):
-                raise ValueError(f'"{code}" is not a language code such as fr, bm or en')
+                raise DirectoryValueError(
+                    "bad_language", f'"{code}" is not a language code such as fr, bm or en', value=code
+                )
         return value
 
     @property
@@ -227,12 +239,17 @@ class Provider(BaseModel):
 @dataclass(frozen=True)
 class RowError:
     """One bad row: its number (CSV: as a spreadsheet shows it, header = row 1; YAML: entry
-    number from 1, with `line`), the field at fault and a plain reason."""
+    number from 1, with `line`), the field at fault and a plain reason.
+
+    `reason` is English; `code` and `params` say the same as data for a console in another language.
+    """
 
     row: int
     reason: str
     field: str | None = None
     line: int | None = None
+    code: str = "invalid"
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def __str__(self) -> str:
         where = f"entry {self.row} (line {self.line})" if self.line else f"row {self.row}"
@@ -267,7 +284,7 @@ def parse_providers(source: str | Path, fmt: Literal["csv", "yaml"] | None = Non
         suffix = Path(name).suffix.lower() if name else ""
         fmt = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)  # type: ignore[assignment]
         if fmt is None:
-            raise ValueError("cannot tell the format: pass fmt='csv' or fmt='yaml'")
+            raise DirectoryValueError("unknown_format", "cannot tell the format: pass fmt='csv' or fmt='yaml'")
     rows = _csv_rows(text) if fmt == "csv" else _yaml_rows(text)
     result = ImportResult()
     seen: dict[str, int] = {}
@@ -275,7 +292,14 @@ def parse_providers(source: str | Path, fmt: Literal["csv", "yaml"] | None = Non
         provider, errors = _provider_from_row(row, row_number, line)
         if provider is not None and provider.id in seen:
             errors.append(
-                RowError(row_number, f"id {provider.id!r} is already used by row {seen[provider.id]}", "id", line)
+                RowError(
+                    row_number,
+                    f"id {provider.id!r} is already used by row {seen[provider.id]}",
+                    "id",
+                    line,
+                    "duplicate_id",
+                    {"value": provider.id, "other_row": seen[provider.id]},
+                )
             )
             provider = None
         if provider is not None:
@@ -309,6 +333,7 @@ def _read(source: str | Path) -> tuple[str, str | None]:
 # No field of a provider comes near this; the csv module's own limit is process-wide and other
 # libraries raise it, so it is checked here.
 MAX_CELL_CHARS = 10_000
+_NOT_A_LIST = "a YAML provider file is a list of providers, or has a 'providers' list"
 
 
 def _csv_rows(text: str) -> Iterable[tuple[int, int | None, dict[str, Any]]]:
@@ -318,7 +343,12 @@ def _csv_rows(text: str) -> Iterable[tuple[int, int | None, dict[str, Any]]]:
         _check_cells(reader.fieldnames or [], 1)
         unknown = [c for c in reader.fieldnames or [] if c and c.strip() not in COLUMNS]
         if unknown:
-            raise ValueError(f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}")
+            raise DirectoryValueError(
+                "unknown_columns",
+                f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}",
+                columns=unknown,
+                allowed=list(COLUMNS),
+            )
         failing = 2
         for index, row in enumerate(reader, start=2):
             failing = index + 1
@@ -327,31 +357,44 @@ def _csv_rows(text: str) -> Iterable[tuple[int, int | None, dict[str, Any]]]:
                 continue  # a blank spreadsheet line is not a provider
             yield index, None, {k.strip(): v for k, v in row.items() if k}
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
-        raise ValueError(f"row {failing}: this is not CSV that can be read ({exc})") from None
+        raise DirectoryValueError(
+            "not_csv", f"row {failing}: this is not CSV that can be read ({exc})", row=failing
+        ) from None
 
 
 def _check_cells(cells: Iterable[Any], row: int) -> None:
     for cell in cells:
         if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
-            raise ValueError(f"row {row}: a cell has {len(cell)} characters; the limit is {MAX_CELL_CHARS}")
+            raise DirectoryValueError(
+                "cell_too_long",
+                f"row {row}: a cell has {len(cell)} characters; the limit is {MAX_CELL_CHARS}",
+                row=row,
+                length=len(cell),
+                limit=MAX_CELL_CHARS,
+            )
 
 
 def _yaml_rows(text: str) -> Iterable[tuple[int, int | None, dict[str, Any]]]:
     try:
         data, node = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        raise DirectoryValueError(
+            "not_yaml", f"not valid YAML: {exc}", line=mark.line + 1 if mark is not None else None
+        ) from None
     if isinstance(data, dict):
         if not isinstance(data.get("providers"), list):
-            raise ValueError("a YAML provider file is a list of providers, or has a 'providers' list")
+            raise DirectoryValueError("yaml_not_a_list", _NOT_A_LIST)
         items = data["providers"]
         list_node = next((v for k, v in node.value if k.value == "providers"), None)
         if not isinstance(list_node, yaml.SequenceNode):  # it came from a merge key (<<)
-            raise ValueError("write the 'providers' list out in full, without a merge key (<<)")
+            raise DirectoryValueError(
+                "yaml_merge_key", "write the 'providers' list out in full, without a merge key (<<)"
+            )
     elif isinstance(data, list):
         items, list_node = data, node
     else:
-        raise ValueError("a YAML provider file is a list of providers, or has a 'providers' list")
+        raise DirectoryValueError("yaml_not_a_list", _NOT_A_LIST)
     for index, (item, item_node) in enumerate(zip(items, list_node.value, strict=True), start=1):
         line = item_node.start_mark.line + 1
         if not isinstance(item, dict):
@@ -380,21 +423,25 @@ def _as_bool(value: Any, default: bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f'"{value}" is not yes or no')
+    raise DirectoryValueError("not_yes_no", f'"{value}" is not yes or no', value=str(value))
 
 
 def _provider_from_row(row: dict[str, Any], number: int, line: int | None) -> tuple[Provider | None, list[RowError]]:
     errors: list[RowError] = []
 
-    def fail(field_name: str | None, reason: str) -> None:
-        errors.append(RowError(number, reason, field_name, line))
+    def fail(field_name: str | None, reason: str, code: str = "invalid", **params: Any) -> None:
+        errors.append(RowError(number, reason, field_name, line, code, params))
+
+    def fail_with(field_name: str, exc: ValueError) -> None:
+        code, params = (exc.code, exc.params) if isinstance(exc, DirectoryValueError) else ("invalid", {})
+        fail(field_name, str(exc), code, **params)
 
     if "__not_a_mapping__" in row:
-        fail(None, "this entry is not a set of column: value pairs")
+        fail(None, "this entry is not a set of column: value pairs", "not_a_mapping")
         return None, errors
     for key in row:
         if key not in COLUMNS:
-            fail(key, f"unknown column; the columns are {', '.join(COLUMNS)}")
+            fail(key, f"unknown column; the columns are {', '.join(COLUMNS)}", "unknown_column", allowed=list(COLUMNS))
 
     def value(key: str) -> Any:
         raw = row.get(key)
@@ -403,13 +450,13 @@ def _provider_from_row(row: dict[str, Any], number: int, line: int | None) -> tu
     for key in sorted(REQUIRED_COLUMNS):
         raw = value(key)
         if raw is None or raw == "" or raw == []:
-            fail(key, "is missing")
+            fail(key, "is missing", "missing")
     data: dict[str, Any] = {}
     for key, default in BOOLEAN_COLUMNS.items():
         try:
             data[key] = _as_bool(value(key), default)
         except ValueError as exc:
-            fail(key, str(exc))
+            fail_with(key, exc)
     demo = bool(data.get("demo", False))
 
     name = value("name")
@@ -431,13 +478,13 @@ def _provider_from_row(row: dict[str, Any], number: int, line: int | None) -> tu
             try:
                 data[key] = float(str(raw).replace(",", "."))
             except ValueError:
-                fail(key, f'"{raw}" is not a number in decimal degrees')
+                fail(key, f'"{raw}" is not a number in decimal degrees', "not_a_number", value=str(raw))
     raw_beds = value("beds_free")
     if raw_beds not in (None, ""):
         try:
             data["beds_free"] = int(str(raw_beds))
         except ValueError:
-            fail("beds_free", f'"{raw_beds}" is not a whole number of beds')
+            fail("beds_free", f'"{raw_beds}" is not a whole number of beds', "not_whole_beds", value=str(raw_beds))
     for key in ("serves", "services"):
         items = [normalise(v).replace(" ", "_") for v in _as_list(value(key))]
         data[key] = items
@@ -447,13 +494,13 @@ def _provider_from_row(row: dict[str, Any], number: int, line: int | None) -> tu
         try:
             data["hours"] = OpeningHours.parse(str(raw_hours))
         except ValueError as exc:
-            fail("hours", str(exc))
+            fail_with("hours", exc)
     contacts: list[Contact] = []
     for item in _as_list(value("contacts")):
         try:
             contacts.append(Contact.parse(item, demo=demo))
         except ValueError as exc:
-            fail("contacts", str(exc))
+            fail_with("contacts", exc)
     data["contacts"] = contacts
     if errors:
         # Report the model's own complaints too, so the operator fixes the row in one go.
@@ -474,7 +521,7 @@ def _model_errors(data: dict[str, Any], fail, skip: set[str | None]) -> None:
 
 
 def _translate(exc: ValidationError, fail, skip: set[str | None] = frozenset()) -> None:
-    """Turn pydantic's errors into the plain sentences an operator reads."""
+    """Turn pydantic's errors into the plain sentences an operator reads (and their codes)."""
     allowed = {"kind": PROVIDER_KINDS, "serves": GROUPS, "services": SERVICES}
     for error in exc.errors():
         key = str(error["loc"][0]) if error["loc"] else None
@@ -482,16 +529,25 @@ def _translate(exc: ValidationError, fail, skip: set[str | None] = frozenset()) 
             continue
         kind = error["type"]
         given = error.get("input")
+        cause = (error.get("ctx") or {}).get("error")
         if kind == "missing":
-            fail(key, "is missing")
+            fail(key, "is missing", "missing")
         elif kind == "literal_error" and key in allowed:
-            fail(key, f'"{given}" is not a known {key} value; use one of: {", ".join(allowed[key])}')
+            fail(
+                key,
+                f'"{given}" is not a known {key} value; use one of: {", ".join(allowed[key])}',
+                "unknown_value",
+                value=str(given),
+                allowed=list(allowed[key]),
+            )
         elif kind in ("greater_than_equal", "less_than_equal") and key in ("latitude", "longitude"):
             limit = 90 if key == "latitude" else 180
-            fail(key, f"{given} is out of range (-{limit} to {limit})")
+            fail(key, f"{given} is out of range (-{limit} to {limit})", "out_of_range", value=given, limit=limit)
         elif kind == "greater_than_equal" and key == "beds_free":
-            fail(key, f"{given} beds cannot be negative")
+            fail(key, f"{given} beds cannot be negative", "negative_beds", value=given)
         elif kind == "too_short":
-            fail(key, "is missing")
+            fail(key, "is missing", "missing")
+        elif isinstance(cause, DirectoryValueError):
+            fail(key, str(cause), cause.code, **cause.params)
         else:
             fail(key, error["msg"].removeprefix("Value error, "))

@@ -47,7 +47,19 @@ def check_eligibility(
         elif provider.beds_free < 1:
             reasons.append(Reason("no_bed", {}))
     if role.open_now and not provider.hours.is_open(local_now):
-        reasons.append(Reason("closed_now", {"hours": provider.hours.text, "time": local_now.strftime("%a %H:%M")}))
+        # `time` fills the English and French sentences; weekday (0 = Monday) and clock let a
+        # reader in another language name the day itself.
+        reasons.append(
+            Reason(
+                "closed_now",
+                {
+                    "hours": provider.hours.text,
+                    "time": local_now.strftime("%a %H:%M"),
+                    "weekday": local_now.weekday(),
+                    "clock": local_now.strftime("%H:%M"),
+                },
+            )
+        )
     if role.language and case.language not in provider.languages:
         reasons.append(Reason("language", {"language": case.language, "languages": list(provider.languages)}))
     return reasons

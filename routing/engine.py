@@ -107,7 +107,7 @@ def route(
                     tuple(asked_by),
                     "national_desk",
                     (),
-                    Reason("role_alerted", {"asked_by": by, "names": "the national desk"}),
+                    Reason("role_desk", {"asked_by": by}),
                 )
             )
             continue

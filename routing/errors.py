@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class RoutingError(Exception):
@@ -27,6 +28,19 @@ class RulesError(RoutingError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class DirectoryValueError(RoutingError, ValueError):
+    """A value of a provider file, or the file itself, is wrong.
+
+    The message says it in English (command line, logs); `code` and `params` say the same as data,
+    so that the operator console can word it in its reader's language.
+    """
+
+    def __init__(self, code: str, message: str, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class GazetteerError(RoutingError):

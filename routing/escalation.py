@@ -21,6 +21,12 @@ EscalationAction = Literal[
     "unrouted",
 ]
 NATIONAL_DESK_KIND = "national_desk"
+# Why a provider is passed over, by code, as the catalogue's English sentences word it.
+_WHY = {
+    "declined": "declined",
+    "silent": "did not answer on any contact",
+    "inactive": "is no longer active in the directory",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +98,10 @@ def plan_escalation(
 
     if current is not None and current.kind == NATIONAL_DESK_KIND:
         if event == "declined":
-            why = Reason("esc_unrouted", {"why": f"the national desk ({name}) declined"})
+            why = Reason(
+                "esc_unrouted",
+                {"why": f"the national desk ({name}) declined", "cause": "desk_declined", "provider": name},
+            )
             return EscalationStep("unrouted", None, 0, None, state.providers_tried, deadline, why)
         following = state.contact_index + 1
         if following < len(current.contacts):
@@ -111,9 +120,11 @@ def plan_escalation(
         following = state.contact_index + 1
         if following < len(current.contacts):
             return _contact_step(current, state, following, deadline)
-    why = "declined" if event == "declined" else "did not answer on any contact"
+    # The English fragments fill the catalogue's sentences; the codes let a console say them in its own words.
+    why_code = "declined" if event == "declined" else "silent"
     if current is None or not current.active:
-        why = "is no longer active in the directory"
+        why_code = "inactive"
+    why = _WHY[why_code]
 
     limit = rules.escalation.max_providers_per_role
     if state.providers_tried < limit:
@@ -128,6 +139,7 @@ def plan_escalation(
                 {
                     "provider": name,
                     "why": why,
+                    "why_code": why_code,
                     "role": state.role,
                     "next": candidate.name,
                     "tried": tried,
@@ -137,15 +149,21 @@ def plan_escalation(
             return EscalationStep(
                 "alert_next_provider", candidate.id, 0, candidate.contacts[0].phone, tried, deadline, reason
             )
+        left_code = "none_left"
         left = "no other eligible provider is left in the ranked list"
     else:
+        left_code = "limit"
         left = f"{limit} providers of this role have been tried"
+    gave_up = {"provider": name, "why_code": why_code, "left_code": left_code, "limit": limit}
 
     desk = _desk(providers, state.national_desk_id)
     if desk is None:
-        reason = Reason("esc_unrouted", {"why": f"{name} {why}, {left}, and there is no national desk"})
+        reason = Reason(
+            "esc_unrouted",
+            {"why": f"{name} {why}, {left}, and there is no national desk", "cause": "no_desk", **gave_up},
+        )
         return EscalationStep("unrouted", None, 0, None, state.providers_tried, deadline, reason)
-    reason = Reason("esc_desk", {"provider": name, "why": why, "left": left})
+    reason = Reason("esc_desk", {"why": why, "left": left, **gave_up})
     return EscalationStep(
         "hand_to_national_desk", desk.id, 0, desk.contacts[0].phone, state.providers_tried, deadline, reason
     )

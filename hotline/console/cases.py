@@ -16,6 +16,8 @@ from hotline.audit import record_event
 from hotline.console import blueprint
 from hotline.console.access import add_nav_item, current_user, deny, requires_role
 from hotline.console.dashboard import RISK_ORDER
+from hotline.console.explanations import decision_lines, event_details, without_sentences
+from hotline.console.labels import has_label, label
 from hotline.db import get_session
 from hotline.models import (
     Alert,
@@ -163,17 +165,33 @@ def timeline(case: Case, user: User) -> list[dict[str, Any]]:
     return entries
 
 
+def answer_label(value: Any) -> str:
+    """A recorded answer in words: yes/no, age band, sex, place, need or language codes; typed text as it is."""
+    if isinstance(value, list | tuple):
+        return ", ".join(answer_label(item) for item in value)
+    if not isinstance(value, str) or not value:
+        return "—" if value in (None, "") else str(value)
+    for group in ("answer", "age_band", "sex", "language"):
+        if has_label(group, value):
+            return label(group, value)
+    if value in default_vocabulary().needs:
+        return need_label(value)
+    return place_label(value) or value
+
+
 def render_case(case: Case, personal: dict[str, Any] | None = None):
     user = current_user()
     db = get_session()
     notes = db.execute(select(CaseNote, User.name).outerjoin(User, User.id == CaseNote.author_id)
                        .where(CaseNote.case_id == case.id).order_by(CaseNote.id)).all()
-    explanation = case.routing_explanation or {}
+    # Worded here from the stored codes: the stored sentences are routing's, in English and French only.
+    decision = (case.routing_explanation or {}).get("decision")
     return render_template(
         "console/case.html", case=case, personal=personal, notes=notes, entries=timeline(case, user),
-        explanation_lines=(explanation.get("explanation") or {}).get(language()) or [],
-        decision=explanation.get("decision"), indicator_label=indicator_label, need_label=need_label,
-        place_label=place_label, now=utcnow(), settable_statuses=SETTABLE_STATUSES, outcomes=CASE_OUTCOMES,
+        explanation_lines=decision_lines(decision), decision=without_sentences(decision),
+        indicator_label=indicator_label, need_label=need_label, place_label=place_label,
+        answer_label=answer_label, event_details=event_details, now=utcnow(),
+        settable_statuses=SETTABLE_STATUSES, outcomes=CASE_OUTCOMES,
         may_manage=user.role in ("admin", "operator"), max_note_length=MAX_NOTE_LENGTH)
 
 

@@ -16,6 +16,7 @@ import flows as engine
 from hotline.audit import record_event
 from hotline.console import blueprint
 from hotline.console.access import add_nav_item, current_user, requires_role
+from hotline.console.cases import regions
 from hotline.conversation import help_directory, places
 from hotline.db import get_session
 from hotline.flow_store import checksum, publish_flow_source, publish_shipped_flows, shipped_flow_files
@@ -133,6 +134,23 @@ def fold_cercle_menus(screens: list[engine.ScreenPreview]) -> list[dict[str, Any
     return shown
 
 
+def preview_variant(variant: str) -> str:
+    """Which sub-step of a location or help-list node a preview screen shows, in words."""
+    kind, _space, region = variant.partition(" ")
+    region_name = dict(regions()).get(region, region)
+    if variant == "text":
+        return _("place typed as text")
+    if variant == "region":
+        return _("region menu")
+    if variant == "region not found":
+        return _("region menu after a place that was not found")
+    if kind == "cercle":
+        return _("cercle menu of %(region)s", region=region_name)
+    if kind == "near":
+        return _("help points near %(region)s", region=region_name)
+    return variant
+
+
 def editor_context(flow_id: str, source: str, problems: list[engine.FlowProblem]) -> dict[str, Any]:
     """What the editor shows around the text: problems, and the preview when the flow loads."""
     flow = None
@@ -141,9 +159,11 @@ def editor_context(flow_id: str, source: str, problems: list[engine.FlowProblem]
             flow = engine.load_flow_text(source, f"{flow_id}.yaml")
         except engine.FlowError:
             flow = None
+    # "flow_languages", not "languages": the page's own language switcher reads that name.
     return {"problems": problem_rows(problems), "preview": preview_groups(flow) if flow else None,
-            "languages": list(flow.languages) if flow else [], "max_chars": flow.settings.ussd_max_chars if flow
-            else 182, "segment_budget": flow.settings.sms_segment_budget if flow else None}
+            "flow_languages": list(flow.languages) if flow else [],
+            "max_chars": flow.settings.ussd_max_chars if flow else 182,
+            "segment_budget": flow.settings.sms_segment_budget if flow else None, "variant_label": preview_variant}
 
 
 # ------------------------------------------------------------------------------ pages

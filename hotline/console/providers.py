@@ -15,17 +15,107 @@ from sqlalchemy.orm import selectinload
 from hotline.audit import record_event
 from hotline.console import blueprint
 from hotline.console.access import add_nav_item, current_user, requires_role
+from hotline.console.cases import place_label
+from hotline.console.labels import label, number
 from hotline.db import get_session
 from hotline.directory import save_providers
 from hotline.models import Provider
 from routing.directory import COLUMNS, RowError, parse_providers
+from routing.errors import DirectoryValueError
 from routing.gazetteer import default_gazetteer
 from routing.vocabulary import GROUPS, PROVIDER_KINDS, SERVICES
 
 DIRECTORY_ROLES = ("admin", "operator")
 FLAGS = ("active", "demo", "publishes_phone")
+# The form's own words for the directory's columns (the import page names the CSV column itself).
+FIELD_LABELS = {"id": _l("Code"), "name": _l("Name"), "kind": _l("Kind"), "latitude": _l("Latitude"),
+                "longitude": _l("Longitude"), "place": _l("Place code"), "serves": _l("Serves"),
+                "services": _l("Services"), "beds_free": _l("Free beds"), "hours": _l("Opening hours"),
+                "languages": _l("Languages"), "contacts": _l("Staff to alert"), "active": _l("active"),
+                "demo": _l("demo data"), "publishes_phone": _l("callers may be given the first number")}
+# The label group of the codes a column takes, to name them next to the code a file must hold.
+VALUE_GROUPS = {"kind": "kind", "serves": "group", "services": "service"}
 
 add_nav_item("console.providers", _l("Providers"), DIRECTORY_ROLES, 30)
+
+
+def _codes(field: str | None, codes: list[str]) -> str:
+    """The codes a file must hold, each with its meaning in the reader's words when that differs."""
+    group = VALUE_GROUPS.get(field or "")
+    words = [(code, label(group, code) if group else code) for code in codes]
+    return ", ".join(code if meaning == code else f"{code} ({meaning})" for code, meaning in words)
+
+
+# Each problem routing.directory finds in a row, by code, worded from its parameters.
+ROW_PROBLEMS = {
+    "missing": lambda e, p: _("this value is missing"),
+    "unknown_column": lambda e, p: _("this column is not one of the directory's: %(columns)s",
+                                     columns=", ".join(p.get("allowed", COLUMNS))),
+    "not_a_mapping": lambda e, p: _("this entry is not a set of “column: value” pairs"),
+    "not_yes_no": lambda e, p: _("“%(value)s” is not yes or no", value=p["value"]),
+    "not_a_number": lambda e, p: _("“%(value)s” is not a number in decimal degrees", value=p["value"]),
+    "not_whole_beds": lambda e, p: _("“%(value)s” is not a whole number of beds", value=p["value"]),
+    "hours_empty": lambda e, p: _("the hours are empty: write “24/7” or e.g. “mon-fri 08:00-17:00”"),
+    "hours_unreadable": lambda e, p: _("the hours “%(value)s” cannot be read: write e.g. “mon-fri 08:00-17:00; "
+                                       "sat 09:00-13:00”", value=p["value"]),
+    "hours_same_time": lambda e, p: _("the hours “%(value)s” open and close at the same time", value=p["value"]),
+    "unknown_day": lambda e, p: _("“%(value)s” is not a day: write mon to sun (or lun to dim)", value=p["value"]),
+    "bad_time": lambda e, p: _("%(value)s is not a time of day", value=p["value"]),
+    "no_phone": lambda e, p: _("a contact has no phone number"),
+    "not_a_phone": lambda e, p: _("“%(value)s” is not a valid phone number", value=p["value"]),
+    "invalid_phone": lambda e, p: _("“%(value)s” is not a valid phone number", value=p["value"]),
+    "demo_number": lambda e, p: _("%(value)s is in the fictitious demo block: real providers need real numbers",
+                                  value=p["value"]),
+    "unknown_value": lambda e, p: _("“%(value)s” is not a known value; use one of: %(allowed)s", value=p["value"],
+                                    allowed=_codes(e.field, p.get("allowed", []))),
+    "out_of_range": lambda e, p: _("%(value)s is out of range (−%(limit)s to %(limit)s)",
+                                   value=number(p["value"], decimals=None), limit=p["limit"]),
+    "negative_beds": lambda e, p: _("the number of beds cannot be negative (%(value)s)",
+                                    value=number(p["value"], decimals=None)),
+    "bad_id": lambda e, p: _("the code may hold only lower-case letters, digits, “.”, “_” and “-”"),
+    "bad_language": lambda e, p: _("“%(value)s” is not a language code such as fr, bm or en", value=p["value"]),
+    "duplicate_id": lambda e, p: _("the code “%(value)s” is already used by row %(row)s", value=p["value"],
+                                   row=p["other_row"]),
+    "id_taken": lambda e, p: _("this code is already used by another provider"),
+}
+# Problems with a whole file (it cannot be read as a directory at all), by code.
+FILE_PROBLEMS = {
+    "unknown_columns": lambda p: _("unknown columns: %(columns)s; the columns are %(allowed)s",
+                                   columns=", ".join(p["columns"]), allowed=", ".join(p["allowed"])),
+    "not_csv": lambda p: _("row %(row)s cannot be read as CSV", row=p["row"]),
+    "cell_too_long": lambda p: _("row %(row)s has a cell of %(length)s characters; the limit is %(limit)s",
+                                 row=p["row"], length=p["length"], limit=p["limit"]),
+    "not_yaml": lambda p: (_("this is not valid YAML (line %(line)s)", line=p["line"]) if p.get("line")
+                           else _("this is not valid YAML")),
+    "yaml_not_a_list": lambda p: _("a YAML provider file is a list of providers, or has a “providers” list"),
+    "yaml_merge_key": lambda p: _("write the “providers” list out in full, without a merge key (<<)"),
+    "unknown_format": lambda p: _("the format cannot be told: name the file .csv, .yaml or .yml"),
+}
+
+
+def row_problem(error: RowError) -> str:
+    """What is wrong with a row, in the reader's language (routing's English sentence for a code it lacks)."""
+    wording = ROW_PROBLEMS.get(error.code)
+    try:
+        return wording(error, error.params) if wording else error.reason
+    except KeyError:
+        return error.reason
+
+
+def row_place(error: RowError) -> str:
+    """Where the bad row is: its row number in a CSV file, its entry and line in a YAML file."""
+    if error.line:
+        return _("entry %(row)d (line %(line)d)", row=error.row, line=error.line)
+    return str(error.row)
+
+
+def file_problem(error: ValueError) -> str:
+    if isinstance(error, DirectoryValueError) and error.code in FILE_PROBLEMS:
+        try:
+            return FILE_PROBLEMS[error.code](error.params)
+        except KeyError:
+            pass
+    return str(error)
 
 
 def all_providers() -> list[Provider]:
@@ -45,7 +135,7 @@ def provider_by_code(code: str) -> Provider:
 @requires_role(*DIRECTORY_ROLES)
 def providers():
     """The directory, with a bed count form on each shelter row."""
-    return render_template("console/providers.html", providers=all_providers())
+    return render_template("console/providers.html", providers=all_providers(), place_label=place_label)
 
 
 @blueprint.get("/providers/map")
@@ -103,7 +193,8 @@ def validate(data: dict[str, Any]) -> tuple[Any, list[RowError]]:
 
 def render_form(data: dict[str, Any], *, editing: bool, errors: list[RowError] | None = None, status: int = 200):
     return render_template("console/provider_form.html", form=data, editing=editing, errors=errors or [],
-                           kinds=PROVIDER_KINDS, groups=GROUPS, services=SERVICES), status
+                           kinds=PROVIDER_KINDS, groups=GROUPS, services=SERVICES, field_labels=FIELD_LABELS,
+                           row_problem=row_problem), status
 
 
 def _save_form(editing: Provider | None):
@@ -113,7 +204,7 @@ def _save_form(editing: Provider | None):
     provider, errors = validate(data)
     if editing is None and provider is not None and get_session().scalar(
             select(Provider.id).where(Provider.code == provider.id)):
-        errors = [RowError(2, _("this code is already used by another provider"), "id")]
+        errors = [RowError(2, "this code is already used by another provider", "id", code="id_taken")]
     if errors:
         return render_form(data, editing=editing is not None, errors=errors, status=422)
     db = get_session()
@@ -174,7 +265,8 @@ def providers_import():
     try:
         result = parse_providers(upload.read().decode("utf-8-sig"), fmt=fmt)
     except (ValueError, UnicodeDecodeError) as error:
-        reason = str(error) if isinstance(error, ValueError) else _("the file is not UTF-8 text")
+        # A decoding error is a ValueError too: it is asked about first.
+        reason = _("the file is not UTF-8 text") if isinstance(error, UnicodeDecodeError) else file_problem(error)
         return render_template("console/providers_import.html", result=None, file_error=reason), 422
     valid_only = request.form.get("valid_only") == "yes"
     saved = 0
@@ -184,4 +276,5 @@ def providers_import():
         db.commit()
     status = 200 if result.ok else 422
     return render_template("console/providers_import.html", result=result, saved=saved,
-                           valid_only=valid_only, filename=upload.filename), status
+                           valid_only=valid_only, filename=upload.filename, row_problem=row_problem,
+                           row_place=row_place), status
