@@ -73,6 +73,7 @@ def test_simulated_screening_shows_the_case_and_who_would_be_alerted_in_a_sandbo
     assert reference in screen(html)
     assert "critique" in case and "En danger maintenant" in case and "Commune I" in case
     assert "En danger maintenant le porte au moins à critique" in case
+    assert "en danger maintenant : oui" in case and "rappel : oui" in case and "appelant:" not in html
     alerted = html.split('id="sim-alerted"', 1)[1].split("</table>", 1)[0]
     assert "Centre AJDM" in alerted and "Brigade des moeurs" in alerted
     assert "la plus proche des structures éligibles" in alerted

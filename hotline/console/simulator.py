@@ -22,6 +22,7 @@ import flows as engine
 from hotline.cases import new_reference, record_simulated_case
 from hotline.console import blueprint
 from hotline.console.access import add_nav_item, current_user, requires_role
+from hotline.console.explanations import decision_lines, reason_text
 from hotline.console.flows import check_source, ensure_published, problem_rows
 from hotline.conversation import MAX_FLOW_SWITCHES, help_directory, places
 from hotline.db import get_session
@@ -176,9 +177,10 @@ def routing_view(case: dict[str, Any], lang: str) -> dict[str, Any]:
     plan = plan_alerts(case, directory_snapshot(get_session()).index, routing_rules(), now=now, lang=lang)
     return {"plan": plan, "referrals": [{"name": r.provider_name, "kind": r.kind, "role": r.role,
                                          "also_for": r.also_for, "distance_km": r.distance_km,
-                                         "fallback": r.fallback, "reason": r.reason.sentence(lang)}
+                                         "fallback": r.fallback, "reason": reason_text(r.reason.to_dict(lang))}
                                         for r in plan.decision.referrals],
-            "police": plan.decision.police.reason.sentence(lang)}
+            "police": reason_text(plan.decision.police.reason.to_dict(lang)),
+            "explanation_lines": decision_lines(plan.decision.to_dict(lang))}
 
 
 def render_simulator(session: dict[str, Any] | None = None, *, problems: list[dict[str, Any]] | None = None,
