@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -143,7 +144,8 @@ def providers():
 def providers_map():
     """Every provider as a marker on a map of Mali (region capitals drawn when no tile server is set)."""
     markers = [{"code": p.code, "name": p.name, "kind": p.kind, "lat": p.latitude, "lng": p.longitude,
-                "beds": p.beds_free, "active": p.active,
+                "beds": None if p.beds_free is None else ngettext("%(num)d free bed", "%(num)d free beds", p.beds_free),
+                "active": p.active,
                 "url": url_for("console.provider_edit", code=p.code)} for p in all_providers()]
     places = [{"name": r.name, "lat": r.latitude, "lng": r.longitude} for r in default_gazetteer().regions()]
     return render_template("console/providers_map.html", markers=markers, places=places,

@@ -25,7 +25,7 @@
     popup.appendChild(link);
     if (provider.beds !== null) {
       popup.appendChild(document.createElement("br"));
-      popup.appendChild(document.createTextNode(provider.beds + " " + element.dataset.bedsLabel));
+      popup.appendChild(document.createTextNode(provider.beds));
     }
     L.marker([provider.lat, provider.lng], { title: provider.name, opacity: provider.active ? 1 : 0.5 })
       .bindPopup(popup).addTo(map);
