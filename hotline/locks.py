@@ -16,8 +16,8 @@ _local_locks: dict[str, threading.Lock] = {}
 _local_locks_guard = threading.Lock()
 
 
-def _advisory_key(name: str) -> int:
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+def _advisory_key(scope: str, name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{scope}\n{name}".encode(), digest_size=8).digest(), "big", signed=True)
 
 
 @contextmanager
@@ -39,7 +39,9 @@ def caller_lock(name: str, timeout_seconds: float = 30.0) -> Iterator[None]:
         finally:
             lock.release()
         return
-    key = _advisory_key(name)
+    # Advisory locks are shared by the whole PostgreSQL database, whatever the schema: the URL (its
+    # search_path option included) keeps two hotlines in one database from locking each other's callers.
+    key = _advisory_key(database.engine.url.render_as_string(hide_password=True), name)
     # Autocommit: the lock belongs to the connection, and no transaction should stay open on it.
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         deadline = time.monotonic() + timeout_seconds

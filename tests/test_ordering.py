@@ -54,3 +54,20 @@ def test_two_workers_keep_one_callers_order(services_app, embedded_app, fake_gat
     for worker in workers:
         worker.stop()
         assert "Traceback" not in worker.output()
+
+
+def test_caller_locks_of_two_hotlines_in_one_database_do_not_block_each_other(services_app, tmp_path):
+    """Advisory locks are database-wide: a hotline in another schema takes the same caller's lock without waiting."""
+    from hotline import create_app
+    from hotline.locks import caller_lock
+    from tests.helpers import PG_BASE_URL
+
+    other = create_app({"TESTING": True, "DATABASE_URL": f"{PG_BASE_URL}?options=-csearch_path%3Dother_hotline",
+                        "INSTANCE_PATH": str(tmp_path / "other")})
+    with services_app.app_context(), caller_lock("sms-in:1"):
+        with other.app_context(), caller_lock("sms-in:1", timeout_seconds=1):
+            pass
+        # The lock still works within one hotline: a second holder times out.
+        with services_app.app_context(), pytest.raises(TimeoutError), caller_lock("sms-in:1", timeout_seconds=0.5):
+            pass
+    other.extensions["hotline.db"].engine.dispose()
