@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -53,7 +55,9 @@ class HotlineProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [HOTLINE_BIN, *args], env=env, cwd=PROJECT_ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            [HOTLINE_BIN, *args], env=env, cwd=PROJECT_ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            # Its own process group: RQ's scheduler is a forked child that outlives a SIGKILLed worker.
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -70,6 +74,9 @@ class HotlineProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # Whatever the process forked goes too, as when a supervisor stops a container.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self._log.close()
 
 

@@ -13,7 +13,10 @@ from rq.job import Job, JobStatus
 from hotline.models import DurableJob
 from hotline.models.types import utcnow
 
-ALIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# The reconciler asks only about rows already due. An entry still in RQ's scheduled registry then
+# means no scheduler is moving it (a SIGKILLed worker's scheduler holds RQ's scheduler lock for a
+# minute), so it does not count as alive and the row is enqueued directly.
+ALIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
 # RQ-level retries cover failures of the runner itself (database briefly down); a job
 # function's own failures are retried by the durable row with its own backoff.
 RUNNER_RETRY = Retry(max=3, interval=[5, 30, 120])
@@ -62,6 +65,9 @@ class RqQueue:
                 run_at = job.due_at.replace(microsecond=0) + timedelta(seconds=1 if job.due_at.microsecond else 0)
                 queue.enqueue_at(run_at, run_durable_job, job.id, **options)
             else:
+                # A stalled scheduled entry of this row must not run it a second time later (the
+                # row's claim would skip it anyway, but the queue should not hold it twice).
+                queue.scheduled_job_registry.remove(job.queue_job_id)
                 queue.enqueue(run_durable_job, job.id, **options)
         except RedisError:
             self._down_until = time.monotonic() + OUTAGE_BACKOFF_SECONDS
