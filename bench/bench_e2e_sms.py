@@ -77,10 +77,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode
 
-from hotline.cases import REFERENCE_ALPHABET, REFERENCE_LENGTH
-from workers.registry import QUEUE_NAMES
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_ussd_load import machine_busy, postgres_cpu  # noqa: E402
+from hotline.cases import REFERENCE_ALPHABET, REFERENCE_LENGTH  # noqa: E402
+from workers.registry import QUEUE_NAMES  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
 RESULTS_DIR = ROOT / "bench" / "results"
 RESULTS = RESULTS_DIR / "e2e_sms.json"
@@ -164,39 +167,14 @@ def tree_cpu(pid: int) -> dict[int, float]:
     return {p: cpu for p in process_tree(pid) if (cpu := proc_cpu(p)) is not None}
 
 
-def postgres_cpu() -> dict[int, float]:
-    """CPU seconds of every PostgreSQL process on the machine (it is shared: other people's queries count)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                raw = handle.read()
-        except OSError:
-            continue
-        if "(postgres)" in raw[:64] or "(postmaster)" in raw[:64]:
-            fields = raw.rpartition(")")[2].split()
-            found[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return found
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot."""
-    with open("/proc/stat") as handle:
-        values = [int(x) for x in handle.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
-
-
 def wait_for_quiet(limit_s: float, busy_max_pct: float = 30.0) -> float:
     """Wait up to ``limit_s`` for the machine to be mostly idle (other people's runs skew the figures);
     return how busy it was over the last 2 s."""
     deadline = time.monotonic() + limit_s
     while True:
-        before = machine_jiffies()
+        before = machine_busy()
         time.sleep(2.0)
-        after = machine_jiffies()
+        after = machine_busy()
         busy = 100.0 * (after[0] - before[0]) / max(1, after[1] - before[1])
         if busy <= busy_max_pct or time.monotonic() >= deadline:
             return round(busy, 1)
@@ -515,7 +493,7 @@ class CpuWindow:
             "postgres": postgres_cpu(),
             "redis": {self.redis_pid: proc_cpu(self.redis_pid) or 0.0} if self.redis_pid else {},
             "self": sum(os.times()[:2]),
-            "machine": machine_jiffies(),
+            "machine": machine_busy(),
         }
 
     def _run(self) -> None:

@@ -213,14 +213,8 @@ def _finish_ussd_step(session: Session, conversation: UssdConversation, flow: Fl
     connection = session.connection()
     now = utcnow()
     status, ended_at = "active", None
-    for event in output.events:
-        if event.kind == EventKind.CASE_READY:
-            open_case(session, conversation, event.data)
-        elif event.kind == EventKind.FAILED_SAFE:
-            log.warning("conversation %s ended safe: %s", conversation.id, event.data.get("reason"))
-        elif event.kind == EventKind.LANGUAGE_SET:
-            connection.execute(_SET_LANGUAGE, {"contact_id": conversation.contact_id,
-                                               "language": event.data.get("language")})
+    _act_on_events(session, conversation, output, lambda language: connection.execute(
+        _SET_LANGUAGE, {"contact_id": conversation.contact_id, "language": language}))
     if output.event(EventKind.STOPPED) is not None:
         status, ended_at = "stopped", now
         connection.execute(_OPT_OUT, {"contact_id": conversation.contact_id, "now": now})
@@ -419,6 +413,18 @@ def _follow_switch(session: Session, conversation: Conversation | UssdConversati
     return flow, state, output
 
 
+def _act_on_events(session: Session, conversation: Conversation | UssdConversation, output: Output,
+                   set_language: Callable[[str | None], Any]) -> None:
+    """Open the case a step finished, note a safe ending, keep the language the caller chose."""
+    for event in output.events:
+        if event.kind == EventKind.CASE_READY:
+            open_case(session, conversation, event.data)
+        elif event.kind == EventKind.FAILED_SAFE:
+            log.warning("conversation %s ended safe: %s", conversation.id, event.data.get("reason"))
+        elif event.kind == EventKind.LANGUAGE_SET:
+            set_language(event.data.get("language"))
+
+
 def _after_step(session: Session, conversation: Conversation, flow: Flow, state: dict[str, Any],
                 output: Output, reply_to: InboundMessage | None = None) -> Screen:
     flow, state, output = _follow_switch(session, conversation, flow, state, output)
@@ -427,13 +433,9 @@ def _after_step(session: Session, conversation: Conversation, flow: Flow, state:
     conversation.last_activity_at = now
     conversation.last_reply, conversation.last_reply_continues = output.text, output.continues
     stopped = output.event(EventKind.STOPPED) is not None
-    for event in output.events:
-        if event.kind == EventKind.CASE_READY:
-            open_case(session, conversation, event.data)
-        elif event.kind == EventKind.FAILED_SAFE:
-            log.warning("conversation %s ended safe: %s", conversation.id, event.data.get("reason"))
-        elif event.kind == EventKind.LANGUAGE_SET:
-            session.get(Contact, conversation.contact_id).language = event.data.get("language")
+    # The SMS path keeps the contact in the ORM (its opt-out is cleared above), so it writes through it too.
+    _act_on_events(session, conversation, output,
+                   lambda language: setattr(session.get(Contact, conversation.contact_id), "language", language))
     if stopped:
         conversation.status, conversation.ended_at = "stopped", now
         session.get(Contact, conversation.contact_id).opted_out_at = now
