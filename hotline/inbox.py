@@ -15,6 +15,7 @@ from hotline.contacts import find_or_create_contact, retry_on_conflict
 from hotline.db import get_session
 from hotline.models import InboundMessage, OutboundMessage
 from hotline.models.types import utcnow
+from hotline.referrals import is_staff_number
 from workers.queue import schedule_job
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,10 @@ def _store_sms(session: Session, sms: InboundSms) -> Received:
         log.warning("contact %s throttled: more than %s SMS a minute", contact.id,
                     current_app.config["HOTLINE_SMS_PER_MINUTE"])
     else:
-        schedule_job("process_caller_sms", contact.id, key=f"sms-in:{message.id}", session=session)
+        # Staff answers (OK, NON) race their referral's escalation deadline, which is served on the
+        # referrals queue: behind a backlog of callers' messages an OK came after the escalation.
+        schedule_job("process_caller_sms", contact.id, key=f"sms-in:{message.id}", session=session,
+                     queue="hotline-referrals" if is_staff_number(session, sms.sender) else None)
     session.commit()
     return Received(message, duplicate=False, throttled=throttled)
 

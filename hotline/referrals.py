@@ -209,6 +209,13 @@ def escalate_referral(referral_id: int, alert_number: int, event: str) -> None:
 # ----------------------------------------------------------------------------- staff SMS
 
 
+def is_staff_number(session: Session, phone: str) -> bool:
+    """Whether ``phone`` is an active provider contact's (nothing is decrypted)."""
+    return session.scalar(select(ProviderContact.id).where(
+        ProviderContact.phone_hash.in_(pii.cipher().lookup_hashes(phone)), ProviderContact.active.is_(True))
+        .limit(1)) is not None
+
+
 def staff_contacts(session: Session, phone: str) -> list[ProviderContact]:
     hashes = pii.cipher().lookup_hashes(phone)
     return list(session.scalars(select(ProviderContact).where(

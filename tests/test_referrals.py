@@ -213,3 +213,14 @@ def test_lost_escalation_still_happens_once(services_app, fake_gateway):
     run_jobs(app)
     assert len(alerts_to(fake_gateway, [phones[1]])) == 1
     assert next(r for r in referrals_of(app, reference) if r[0] == "shelter")[3] == 1
+
+
+def test_staff_answers_go_on_the_referrals_queue_ahead_of_callers(app, client, directory):
+    """An SMS from a provider's staff is processed from the queue served first, a caller's from the SMS queue."""
+    staff = contact_phones(app, "shelter.ajdm.bamako")[0]
+    send_at_sms(client, staff, "OK ABCDEF", message_id="staff-1")
+    send_at_sms(client, "+22376400099", "AIDE", message_id="caller-1")
+    with app.app_context():
+        queues = [queue for (queue,) in get_session().execute(
+            select(DurableJob.queue).where(DurableJob.name == "process_caller_sms").order_by(DurableJob.id))]
+    assert queues == ["hotline-referrals", "hotline-sms"]
