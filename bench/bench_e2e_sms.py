@@ -61,7 +61,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -80,7 +79,7 @@ from urllib.parse import parse_qs, quote, urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_ussd_load import machine_busy, postgres_cpu  # noqa: E402
+from bench.bench_ussd_load import delta, free_port, machine_busy, postgres_cpu  # noqa: E402
 from hotline.cases import REFERENCE_ALPHABET, REFERENCE_LENGTH  # noqa: E402
 from workers.registry import QUEUE_NAMES  # noqa: E402
 
@@ -178,16 +177,6 @@ def wait_for_quiet(limit_s: float, busy_max_pct: float = 30.0) -> float:
         busy = 100.0 * (after[0] - before[0]) / max(1, after[1] - before[1])
         if busy <= busy_max_pct or time.monotonic() >= deadline:
             return round(busy, 1)
-
-
-def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(after[pid] - before.get(pid, 0.0) for pid in after)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -------------------------------------------------------------------------------- processes
@@ -512,9 +501,9 @@ class CpuWindow:
                     "ms_per_inbound_sms": round(cpu_seconds * 1000 / messages_in_window, 2)
                     if messages_in_window else None}
 
-        result = {name: figures(cpu_delta(before["parts"][name], after["parts"][name])) for name in self.parts}
-        result["postgresql"] = figures(cpu_delta(before["postgres"], after["postgres"]))
-        result["redis"] = figures(cpu_delta(before["redis"], after["redis"]))
+        result = {name: figures(delta(before["parts"][name], after["parts"][name])) for name in self.parts}
+        result["postgresql"] = figures(delta(before["postgres"], after["postgres"]))
+        result["redis"] = figures(delta(before["redis"], after["redis"]))
         result["benchmark_script"] = figures(after["self"] - before["self"])
         busy = (after["machine"][0] - before["machine"][0]) / CLK_TCK
         ours = sum(item["cpu_seconds"] for item in result.values())
