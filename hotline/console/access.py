@@ -120,7 +120,6 @@ def load_user() -> Any:
         record.last_seen_at = now
         db.commit()
     g.console_user = user
-    g.console_session_id = record.id
     return None
 
 
@@ -129,16 +128,13 @@ def token_hash(token: str) -> str:
 
 
 def start_session(user: User) -> None:
-    """Sign ``user`` in with a fresh session (no state carried over from before the login)."""
-    language = session.get("lang")
+    """Sign ``user`` in with a fresh session (no state carried over from before the login but the language)."""
     end_session("new_login")
     token = secrets.token_urlsafe(32)
     db = get_session()
     db.add(ConsoleSession(user_id=user.id, token_hash=token_hash(token)))
     db.commit()
     session[SESSION_TOKEN] = token
-    if language in LANGUAGES:
-        session["lang"] = language
 
 
 def end_session(reason: str) -> None:
